@@ -1,0 +1,31 @@
+# Two commands: `make run` (the main job) and `make test`. Each bootstraps .venv itself.
+SHELL := /bin/bash
+VENV ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Keep third-party telemetry off: this machine has no outside network.
+export GX_ANALYTICS_ENABLED := false
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: venv run test bench lint clean
+
+venv:
+	@VENV=$(VENV) bash scripts/bootstrap.sh
+
+## run: the main job: `dvc repro` on the embedded default, then push the data to the DVC remote
+run: venv
+	dvc repro
+	dvc push
+
+## test: the whole test suite (unit, integration, end-to-end tiers)
+test: venv
+	python -m pytest -n 2 -q
+
+## bench: performance benchmarks (ratios measured side by side)
+bench: venv
+	python bench/reward_throughput.py --out bench/out/reward_throughput.json
+
+lint: venv
+	ruff check src tests bench
+
+clean:
+	rm -rf reports bench/out .pytest_cache

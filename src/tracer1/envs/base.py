@@ -1,0 +1,87 @@
+"""Contracts of the environment suites: Environment, Expert, Suite, and the suite registry.
+
+An Environment is the frozen tool agents' world: it executes actions and never
+imports the policy. A Suite bundles a seeded task generator, an environment
+factory and a scripted expert that can act from *any* state (later stages ask
+it for the reference action from states the planner visited).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from tracer1.actions import Action
+from tracer1.trajectory import Observation, Step, Task
+
+# `info` says what was executed: for a tool call {"tool": name, "args": {...},
+# "output": str, "ok": bool}; for GUI {"point": [x, y], "element": ref or None}.
+StepResult = tuple[Observation, float, bool, dict[str, Any]]
+
+
+@runtime_checkable
+class Environment(Protocol):
+    def reset(self, task: Task) -> Observation: ...
+
+    def step(self, action: Action) -> StepResult: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Expert(Protocol):
+    def act(self, task: Task, observation: Observation, history: Sequence[Step]) -> Action:
+        """The expert's next action from the current state.
+
+        `history` is every step executed so far in this episode (by anyone: the
+        expert itself or a planner), so the expert can recover from a
+        planner's detours.
+        """
+        ...
+
+
+@runtime_checkable
+class Suite(Protocol):
+    name: str
+
+    def families(self) -> Sequence[str]: ...
+
+    def make_task(self, family: str, seed: int, difficulty: int) -> Task: ...
+
+    def make_env(self) -> Environment: ...
+
+    def expert(self) -> Expert: ...
+
+
+_SUITES: dict[str, Callable[..., Suite]] = {}
+
+
+def register_suite(name: str) -> Callable[[Callable[..., Suite]], Callable[..., Suite]]:
+    """Class decorator: make a suite available by name to every stage (no if/elif ladders)."""
+
+    def deco(factory: Callable[..., Suite]) -> Callable[..., Suite]:
+        if name in _SUITES:
+            raise ValueError(f"suite {name!r} registered twice")
+        _SUITES[name] = factory
+        return factory
+
+    return deco
+
+
+def get_suite(name: str, **options: Any) -> Suite:
+    # Import the built-in suites lazily so registering them has no import-time cost
+    # for modules that only need the protocols.
+    import tracer1.envs  # noqa: F401
+
+    try:
+        factory = _SUITES[name]
+    except KeyError:
+        known = ", ".join(sorted(_SUITES)) or "none"
+        raise KeyError(f"unknown suite {name!r} (known: {known})") from None
+    return factory(**options)
+
+
+def suite_names() -> list[str]:
+    import tracer1.envs  # noqa: F401
+
+    return sorted(_SUITES)

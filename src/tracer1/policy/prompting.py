@@ -1,0 +1,51 @@
+"""Prompt rendering: instruction, compact observation and the last K actions → planner prompt.
+
+One renderer for SFT, both GRPO stages and evaluation, so the planner never
+sees a prompt format at test time that it was not trained on.
+
+>>> from tracer1.actions import Tool
+>>> from tracer1.trajectory import Observation
+>>> print(render_prompt("Add 2 and 3.", Observation(text="tools: calculator"),
+...                     [Tool.of("calculator", {"expression": "2+3"})], horizon=2))
+Task: Add 2 and 3.
+Observation:
+tools: calculator
+Previous actions:
+tool(name="calculator", args={"expression": "2+3"})
+Forecast the next 2 actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tracer1.actions import Action, format_action
+from tracer1.trajectory import Element, Observation
+
+MAX_ELEMENTS = 40  # keep prompts bounded on busy pages
+
+
+def render_element(e: Element) -> str:
+    cx, cy = e.box.center
+    text = e.text if len(e.text) <= 60 else e.text[:57] + "..."
+    return f"[{e.ref}] {e.tag} {text!r} at ({cx}, {cy})"
+
+
+def render_observation(obs: Observation) -> str:
+    lines = [obs.text] if obs.text else []
+    lines += [render_element(e) for e in obs.elements[:MAX_ELEMENTS]]
+    if len(obs.elements) > MAX_ELEMENTS:
+        lines.append(f"... {len(obs.elements) - MAX_ELEMENTS} more elements")
+    return "\n".join(lines) if lines else "(empty)"
+
+
+def render_prompt(
+    instruction: str, observation: Observation, history: Sequence[Action], horizon: int
+) -> str:
+    past = "\n".join(format_action(a) for a in history) if history else "(none)"
+    return (
+        f"Task: {instruction}\n"
+        f"Observation:\n{render_observation(observation)}\n"
+        f"Previous actions:\n{past}\n"
+        f"Forecast the next {horizon} actions.\n"
+    ).rstrip("\n")

@@ -1,0 +1,263 @@
+"""The trajectory schema: tasks, observations, steps and episodes, and their JSON form.
+
+One episode is one JSON object per line of a JSONL file. Actions are stored in
+the canonical text form of `tracer1.actions`; a reference action's target box
+(ground truth, not part of the text form) is stored beside it as `target_box`.
+
+`episode_from_json` is strict: a malformed record raises `SchemaError` naming
+the field path (``steps[3].action: unknown verb 'clik'``); the reader in
+`tracer1.data.jsonl` adds the file and line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracer1.actions import Action, Box, Click, format_action, parse_action
+from tracer1.actions import ParseError as _ActionParseError
+
+SCHEMA_VERSION = 1
+
+
+class SchemaError(ValueError):
+    """A record does not follow the trajectory schema; `field` is the offending path."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task instance of a suite. `spec` holds suite-private data (answers, plans)."""
+
+    task_id: str
+    suite: str
+    family: str
+    seed: int
+    instruction: str
+    difficulty: int = 1
+    spec: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Element:
+    """A GUI element seen by the planner; `box` on the 0-1000 grid."""
+
+    ref: str
+    tag: str
+    text: str
+    box: Box
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the planner sees after reset/step.
+
+    `text` is the suite's textual state (tool results so far, page text);
+    `elements` the GUI elements (empty for tool suites); `screenshot` a path
+    relative to the trajectory directory, when the suite renders one.
+    """
+
+    text: str = ""
+    elements: tuple[Element, ...] = ()
+    screenshot: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One expert (or planner) step: the observation acted on, the action, what executed."""
+
+    index: int
+    observation: Observation
+    action: Action
+    executed: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    reward: float = 0.0
+
+
+@dataclass(frozen=True)
+class Episode:
+    episode_id: str
+    suite: str
+    family: str
+    seed: int
+    split: str
+    instruction: str
+    steps: tuple[Step, ...]
+    success: bool
+    difficulty: int = 1
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+# --------------------------------------------------------------------- JSON form
+
+
+def _box_to_json(box: Box | None) -> list[int] | None:
+    return None if box is None else box.to_list()
+
+
+def action_to_json(action: Action) -> dict[str, Any]:
+    out: dict[str, Any] = {"action": format_action(action)}
+    box = getattr(action, "box", None)
+    if box is not None:
+        out["target_box"] = box.to_list()
+    return out
+
+
+def observation_to_json(obs: Observation) -> dict[str, Any]:
+    return {
+        "text": obs.text,
+        "elements": [
+            {"ref": e.ref, "tag": e.tag, "text": e.text, "box": e.box.to_list()}
+            for e in obs.elements
+        ],
+        "screenshot": obs.screenshot,
+    }
+
+
+def step_to_json(step: Step) -> dict[str, Any]:
+    return {
+        "index": step.index,
+        "observation": observation_to_json(step.observation),
+        **action_to_json(step.action),
+        "executed": step.executed,
+        "reward": step.reward,
+    }
+
+
+def episode_to_json(ep: Episode) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "episode_id": ep.episode_id,
+        "suite": ep.suite,
+        "family": ep.family,
+        "seed": ep.seed,
+        "split": ep.split,
+        "difficulty": ep.difficulty,
+        "instruction": ep.instruction,
+        "success": ep.success,
+        "meta": ep.meta,
+        "steps": [step_to_json(s) for s in ep.steps],
+    }
+
+
+def _get(obj: Any, key: str, kind: type | tuple[type, ...], path: str, optional: bool = False):
+    if not isinstance(obj, dict):
+        raise SchemaError(path or "<record>", f"expected an object, got {type(obj).__name__}")
+    where = f"{path}.{key}" if path else key
+    if key not in obj or obj[key] is None:
+        if optional:
+            return None
+        raise SchemaError(where, "missing required field")
+    value = obj[key]
+    # bool is an int subclass: refuse it where an int is meant.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise SchemaError(where, f"expected {_kind_name(kind)}, got bool")
+    if not isinstance(value, kind):
+        raise SchemaError(where, f"expected {_kind_name(kind)}, got {type(value).__name__}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {int: "integer", float: "number", str: "string", bool: "boolean", list: "array",
+             dict: "object"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def box_from_json(value: Any, path: str) -> Box:
+    ok = (
+        isinstance(value, list)
+        and len(value) == 4
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
+    if not ok:
+        raise SchemaError(path, f"expected [left, top, right, bottom] integers, got {value!r}")
+    return Box.from_list(value)
+
+
+def action_from_json(obj: dict[str, Any], path: str) -> Action:
+    text = _get(obj, "action", str, path)
+    parsed = parse_action(text)
+    if isinstance(parsed, _ActionParseError):
+        raise SchemaError(f"{path}.action" if path else "action", parsed.message)
+    raw_box = obj.get("target_box")
+    if raw_box is not None:
+        where = f"{path}.target_box" if path else "target_box"
+        box = box_from_json(raw_box, where)
+        if not hasattr(parsed, "box"):
+            raise SchemaError(where, f"a {parsed.verb}() action cannot carry a target box")
+        parsed = dataclasses.replace(parsed, box=box)
+    return parsed
+
+
+def observation_from_json(obj: Any, path: str) -> Observation:
+    text = _get(obj, "text", str, path)
+    raw_elements = _get(obj, "elements", list, path)
+    elements = []
+    for i, raw in enumerate(raw_elements):
+        where = f"{path}.elements[{i}]"
+        elements.append(
+            Element(
+                ref=_get(raw, "ref", str, where),
+                tag=_get(raw, "tag", str, where),
+                text=_get(raw, "text", str, where),
+                box=box_from_json(_get(raw, "box", list, where), f"{where}.box"),
+            )
+        )
+    screenshot = _get(obj, "screenshot", str, path, optional=True)
+    return Observation(text=text, elements=tuple(elements), screenshot=screenshot)
+
+
+def step_from_json(obj: Any, path: str) -> Step:
+    return Step(
+        index=_get(obj, "index", int, path),
+        observation=observation_from_json(_get(obj, "observation", dict, path),
+                                          f"{path}.observation"),
+        action=action_from_json(obj, path),
+        executed=_get(obj, "executed", dict, path, optional=True) or {},
+        reward=float(_get(obj, "reward", (int, float), path, optional=True) or 0.0),
+    )
+
+
+def episode_from_json(obj: Any) -> Episode:
+    """Strictly decode one episode record; raises SchemaError naming the field."""
+    version = _get(obj, "schema_version", int, "")
+    if version != SCHEMA_VERSION:
+        raise SchemaError("schema_version", f"unsupported version {version}")
+    raw_steps = _get(obj, "steps", list, "")
+    return Episode(
+        episode_id=_get(obj, "episode_id", str, ""),
+        suite=_get(obj, "suite", str, ""),
+        family=_get(obj, "family", str, ""),
+        seed=_get(obj, "seed", int, ""),
+        split=_get(obj, "split", str, ""),
+        difficulty=_get(obj, "difficulty", int, "", optional=True) or 1,
+        instruction=_get(obj, "instruction", str, ""),
+        success=_get(obj, "success", bool, ""),
+        meta=_get(obj, "meta", dict, "", optional=True) or {},
+        steps=tuple(step_from_json(s, f"steps[{i}]") for i, s in enumerate(raw_steps)),
+    )
+
+
+def reference_actions(episode: Episode) -> list[Action]:
+    """The expert's actions in order (with their target boxes)."""
+    return [s.action for s in episode.steps]
+
+
+__all__ = [
+    "Click",
+    "Element",
+    "Episode",
+    "Observation",
+    "SchemaError",
+    "Step",
+    "Task",
+    "action_from_json",
+    "episode_from_json",
+    "episode_to_json",
+    "reference_actions",
+]
