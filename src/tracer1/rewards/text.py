@@ -71,3 +71,35 @@ def answers_match(pred: str, ref: str, rel_tol: float = 1e-4) -> bool:
     except ValueError:
         return False
     return math.isclose(x, y, rel_tol=rel_tol, abs_tol=1e-9)
+
+
+# Spellings of one key across experts, selenium and models ("Return", "ArrowDown").
+_KEY_ALIASES = {
+    "return": "enter",
+    "esc": "escape",
+    "del": "delete",
+    "control": "ctrl",
+    "cmd": "meta",
+    "command": "meta",
+    "super": "meta",
+    "win": "meta",
+    "option": "alt",
+    "spacebar": "space",
+    "arrowup": "up",
+    "arrowdown": "down",
+    "arrowleft": "left",
+    "arrowright": "right",
+    "pgup": "pageup",
+    "pgdn": "pagedown",
+}
+_KEY_NOISE = re.compile(r"[\s_\-]")
+
+
+def normalize_key(key: str) -> str:
+    """Case-insensitive key name with common aliases folded; combos keep their order.
+
+    >>> normalize_key("Return"), normalize_key("Arrow_Down"), normalize_key("Control+A")
+    ('enter', 'down', 'ctrl+a')
+    """
+    parts = (_KEY_NOISE.sub("", part.casefold()) for part in key.split("+"))
+    return "+".join(_KEY_ALIASES.get(part, part) for part in parts)
