@@ -60,12 +60,18 @@ def register_suite(name: str) -> Callable[[Callable[..., Suite]], Callable[..., 
     """Class decorator: make a suite available by name to every stage (no if/elif ladders)."""
 
     def deco(factory: Callable[..., Suite]) -> Callable[..., Suite]:
-        if name in _SUITES:
+        known = _SUITES.get(name)
+        # The same class re-imported (e.g. doctest collection) is not a conflict.
+        if known is not None and _qualified(known) != _qualified(factory):
             raise ValueError(f"suite {name!r} registered twice")
         _SUITES[name] = factory
         return factory
 
     return deco
+
+
+def _qualified(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
 def get_suite(name: str, **options: Any) -> Suite:
