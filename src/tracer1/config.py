@@ -196,7 +196,8 @@ def _check(params: Params, source: str) -> None:
             raise ConfigError(f"{source}: build_dataset.seeds.{name}: stop < start")
     for i, (a, ra) in enumerate(ranges):
         for b, rb in ranges[i + 1:]:
-            if ra.start < rb.stop and rb.start < ra.stop and ra.stop > ra.start and rb.stop > rb.start:
+            empty = ra.stop <= ra.start or rb.stop <= rb.start
+            if not empty and ra.start < rb.stop and rb.start < ra.stop:
                 raise ConfigError(f"{source}: build_dataset.seeds: {a} and {b} overlap")
     if params.forecast.horizon < 1:
         raise ConfigError(f"{source}: forecast.horizon: must be >= 1")

@@ -24,7 +24,7 @@ from tracer1.trajectory import Episode, Step, Task, episode_to_json
 
 
 def expert_episode(suite: Suite, task: Task, split: str, max_steps: int, env=None) -> Episode:
-    """Let the suite's expert act in a fresh episode of `task` until it ends or runs out of steps."""
+    """Let the expert act in a fresh episode of `task` until it ends or runs out of steps."""
     own_env = env is None
     env = env or suite.make_env()
     expert = suite.expert()
@@ -92,10 +92,17 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False) -> dict[st
     envs = {name: suite.make_env() for name, suite in suites.items()}
     by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
     stats: dict[tuple[str, str], list[Episode]] = defaultdict(list)
+    # Small question pools can repeat an instruction under another seed; a question seen
+    # in an earlier split is dropped from later ones so held-out splits never leak.
+    first_split: dict[tuple[str, str], str] = {}
+    dropped: dict[str, int] = defaultdict(int)
     try:
         for job in tqdm(jobs, desc="build_dataset", unit="ep", disable=not progress):
             suite = suites[job.suite]
             task = suite.make_task(job.family, job.seed, job.difficulty)
+            if first_split.setdefault((task.suite, task.instruction), job.split) != job.split:
+                dropped[job.split] += 1
+                continue
             episode = expert_episode(suite, task, job.split, cfg.max_steps, env=envs[job.suite])
             stats[(job.suite, job.family)].append(episode)
             if episode.success or cfg.keep_failed:
@@ -108,6 +115,7 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False) -> dict[st
         for split, _ in cfg.seeds.items():
             write_jsonl(Path(tmp) / f"{split}.jsonl", by_split[split])
     metrics = _metrics(stats, by_split)
+    metrics["dropped_cross_split_duplicates"] = dict(sorted(dropped.items()))
     write_json(cfg.metrics_path, metrics)
     return metrics
 

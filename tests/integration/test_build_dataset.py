@@ -1,0 +1,45 @@
+import dataclasses
+
+import pytest
+
+from tracer1.config import BuildDatasetConfig, SeedRange, SplitSeeds, SuiteConfig
+from tracer1.data.build import build_dataset
+from tracer1.data.jsonl import read_episodes
+
+pytestmark = pytest.mark.integration
+
+
+def small_cfg(tmp_path, name="a"):
+    return BuildDatasetConfig(
+        out_dir=str(tmp_path / name / "trajectories"),
+        metrics_path=str(tmp_path / name / "metrics.json"),
+        suites={"tooluse": SuiteConfig()},
+        seeds=SplitSeeds(SeedRange(0, 5), SeedRange(5, 7), SeedRange(7, 9)),
+    )
+
+
+def test_deterministic_and_split_by_seed(tmp_path):
+    a = small_cfg(tmp_path, "a")
+    b = small_cfg(tmp_path, "b")
+    metrics = build_dataset(a)
+    build_dataset(b)
+    for split in ("train", "val", "test"):
+        fa = tmp_path / "a" / "trajectories" / f"{split}.jsonl"
+        fb = tmp_path / "b" / "trajectories" / f"{split}.jsonl"
+        assert fa.read_bytes() == fb.read_bytes() and fa.stat().st_size > 0
+    seeds = {
+        split: {e.seed for e in read_episodes(tmp_path / "a" / "trajectories" / f"{split}.jsonl")}
+        for split in ("train", "val", "test")
+    }
+    assert seeds["train"] == set(range(5)) and seeds["val"] == {5, 6} and seeds["test"] == {7, 8}
+    assert metrics["expert_success_rate"] == 1.0
+    assert all(f["expert_success_rate"] == 1.0 for f in metrics["families"].values())
+
+
+def test_unknown_family_is_a_clear_error(tmp_path):
+    cfg = dataclasses.replace(
+        small_cfg(tmp_path), suites={"tooluse": SuiteConfig(families=("nope",))}
+    )
+    with pytest.raises(ValueError, match="unknown"):
+        build_dataset(cfg)
+    assert not (tmp_path / "a" / "trajectories").exists()

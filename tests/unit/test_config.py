@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from tracer1.config import BuildDatasetConfig, ConfigError, Params, from_dict, load_params
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_repo_params_load_and_choose_values():
+    params = load_params(REPO / "params.yaml")
+    assert isinstance(params, Params)
+    assert params.build_dataset.out_dir == "data/trajectories"
+    assert "tooluse" in params.build_dataset.suites
+
+
+def write(tmp_path, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_key_names_file_and_path(tmp_path):
+    path = write(tmp_path, "build_dataset:\n  seeds:\n    trian: {start: 0, stop: 3}\n")
+    with pytest.raises(ConfigError, match=r"params\.yaml: build_dataset\.seeds\.trian: unknown"):
+        load_params(path)
+
+
+def test_wrong_type_is_an_error_not_a_default(tmp_path):
+    path = write(tmp_path, "forecast:\n  horizon: five\n")
+    with pytest.raises(ConfigError, match=r"forecast\.horizon: expected int"):
+        load_params(path)
+
+
+def test_bool_is_not_an_int(tmp_path):
+    with pytest.raises(ConfigError, match="max_steps"):
+        load_params(write(tmp_path, "build_dataset:\n  max_steps: true\n"))
+
+
+def test_overlapping_split_seeds_rejected(tmp_path):
+    text = (
+        "build_dataset:\n  seeds:\n"
+        "    train: {start: 0, stop: 10}\n    val: {start: 5, stop: 12}\n"
+    )
+    with pytest.raises(ConfigError, match="train and val overlap"):
+        load_params(write(tmp_path, text))
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(write(tmp_path, "a: [\n"))
+
+
+def test_nested_suites_and_tuples():
+    cfg = from_dict(BuildDatasetConfig, {"suites": {"tooluse": {"families": ["a", "b"]}}})
+    assert cfg.suites["tooluse"].families == ("a", "b")
+    assert cfg.suites["tooluse"].difficulties == (1, 2, 3)
