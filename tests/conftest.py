@@ -11,7 +11,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 SMALL_PARAMS = """
-forecast: {horizon: 3, history: 2}
+forecast: {history: 2}
 build_dataset:
   max_steps: 30
   suites:

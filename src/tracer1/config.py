@@ -23,13 +23,37 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class VariantConfig:
+    """One planner variant trained through every stage (e.g. anticipatory T=5, reactive T=1)."""
+
+    horizon: int = 5
+    """T: actions per forecast (the paper's sweet spot is 5-10; T=1 is a reactive agent)."""
+
+
+@dataclass(frozen=True)
 class ForecastConfig:
     """The forecasting problem shared by data windows, training and evaluation."""
 
-    horizon: int = 5
-    """T: actions forecast per plan (the paper's sweet spot is 5-10)."""
     history: int = 4
     """K: past actions shown to the planner in its prompt."""
+    variants: dict[str, VariantConfig] = field(
+        default_factory=lambda: {
+            "anticipatory": VariantConfig(horizon=5),
+            "reactive": VariantConfig(horizon=1),
+        }
+    )
+    """Variants trained with the same budget; each gets its own model directories."""
+    candidate: str = "anticipatory"
+    """The variant whose Stage-2 model is the promotion candidate."""
+    baseline: str = "reactive"
+    """The variant reported as the reactive baseline."""
+
+    def horizon(self, variant: str) -> int:
+        try:
+            return self.variants[variant].horizon
+        except KeyError:
+            known = ", ".join(sorted(self.variants))
+            raise ConfigError(f"unknown variant {variant!r} (known: {known})") from None
 
 
 @dataclass(frozen=True)
@@ -100,10 +124,153 @@ class ValidateDatasetConfig:
 
 
 @dataclass(frozen=True)
+class LoraSettings:
+    """peft LoRA for a real base model (ignored for the tiny model, which trains fully)."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """The planner model: the embedded tiny default or a real base model with LoRA."""
+
+    base_model: str | None = None
+    """Local path or hub id of a causal LM; None builds the tiny model from the sizes below."""
+    dtype: str = "float32"
+    """Weights dtype for a base model (float32 / bfloat16 / float16)."""
+    lora: LoraSettings = LoraSettings()
+    vocab_size: int = 1024
+    """Tiny model: BPE vocabulary trained on the training windows."""
+    hidden_size: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 512
+    max_prompt_tokens: int = 896
+    """Prompts are truncated from the left beyond this (keeps the newest state)."""
+    max_new_tokens: int = 128
+    """Generation budget for one forecast."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SftConfig:
+    """`sft`: supervised warm start on forecast windows (completion-only loss)."""
+
+    out_dir: str = "models/{variant}/sft"
+    max_steps: int = 400
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    warmup_steps: int = 20
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class GrpoConfig:
+    """GRPO settings shared by both RL stages (trl GRPOTrainer)."""
+
+    max_steps: int = 60
+    batch_size: int = 16
+    """Completions per step (trl counts completions, not prompts)."""
+    num_generations: int = 4
+    """Group size G: completions sampled per prompt."""
+    learning_rate: float = 5e-5
+    beta: float = 0.04
+    """KL penalty against the reference (starting) policy."""
+    temperature: float = 1.0
+    save_steps: int = 20
+    """Checkpoint interval; a re-run resumes from the last checkpoint."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Stage1GrpoConfig(GrpoConfig):
+    """`stage1_grpo`: trajectory-level GRPO against the expert's next T actions."""
+
+    out_dir: str = "models/{variant}/stage1"
+    gamma: float = 0.9
+    """Discount over forecast positions (gamma = 1 over-fits uncertain far steps)."""
+    lambda_align: float = 1.0
+    lambda_rep: float = 0.5
+    """Repetition penalty (0 invites click loops)."""
+    trajectory_weight: float = 1.0
+    format_weight: float = 0.25
+
+
+@dataclass(frozen=True)
+class CollectFeedbackConfig:
+    """`collect_feedback`: the Stage-1 planner closed-loop in the suites, expert references."""
+
+    out_dir: str = "data/feedback/{variant}"
+    metrics_path: str = "reports/feedback/{variant}.json"
+    split: str = "train"
+    """Task seeds come from this split's seed range (never from val/test)."""
+    episodes_per_family: int = 30
+    max_steps: int = 12
+    sample: bool = True
+    """Sample forecasts (broader state coverage) rather than decode greedily."""
+
+
+@dataclass(frozen=True)
+class Stage2RftConfig(GrpoConfig):
+    """`stage2_rft`: grounded GRPO with the binary execution reward on feedback states."""
+
+    out_dir: str = "models/{variant}/stage2"
+    format_weight: float = 0.1
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """`evaluate`: closed-loop benchmark on held-out seeds plus offline step metrics."""
+
+    out_dir: str = "reports/eval"
+    split: str = "test"
+    episodes_per_family: int = 30
+    max_steps: int = 12
+    bootstrap_samples: int = 1000
+    confidence: float = 0.95
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PromoteConfig:
+    """`promote`: the eval gate, then the MLflow registry (aliases, never stages)."""
+
+    model_name: str = "tracer1-planner"
+    decision_path: str = "reports/promote/decision.json"
+    primary_metric: str = "success_rate"
+    floors: dict[str, float] = field(default_factory=lambda: {"tooluse": 0.05})
+    """Minimum primary metric per suite."""
+    tolerance: float = 0.02
+    """Allowed drop against the champion on any suite (paired on the same seeds)."""
+    margin: float = 0.0
+    """The candidate must beat the champion's primary metric by more than this."""
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow tracking; `MLFLOW_TRACKING_URI` in the environment overrides `tracking_uri`."""
+
+    tracking_uri: str = "sqlite:///mlflow/mlflow.db"
+    artifact_location: str = "mlflow/artifacts"
+    experiment: str = "tracer1"
+
+
+@dataclass(frozen=True)
 class Params:
     forecast: ForecastConfig = ForecastConfig()
     build_dataset: BuildDatasetConfig = BuildDatasetConfig()
     validate_dataset: ValidateDatasetConfig = ValidateDatasetConfig()
+    policy: PolicyConfig = PolicyConfig()
+    sft: SftConfig = SftConfig()
+    stage1_grpo: Stage1GrpoConfig = Stage1GrpoConfig()
+    collect_feedback: CollectFeedbackConfig = CollectFeedbackConfig()
+    stage2_rft: Stage2RftConfig = Stage2RftConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    promote: PromoteConfig = PromoteConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
 
 # ------------------------------------------------------------------ loading
@@ -199,7 +366,17 @@ def _check(params: Params, source: str) -> None:
             empty = ra.stop <= ra.start or rb.stop <= rb.start
             if not empty and ra.start < rb.stop and rb.start < ra.stop:
                 raise ConfigError(f"{source}: build_dataset.seeds: {a} and {b} overlap")
-    if params.forecast.horizon < 1:
-        raise ConfigError(f"{source}: forecast.horizon: must be >= 1")
+    for name, variant in params.forecast.variants.items():
+        if variant.horizon < 1:
+            raise ConfigError(f"{source}: forecast.variants.{name}.horizon: must be >= 1")
+    for role in ("candidate", "baseline"):
+        if getattr(params.forecast, role) not in params.forecast.variants:
+            raise ConfigError(f"{source}: forecast.{role}: not one of forecast.variants")
+    for stage in (params.stage1_grpo, params.stage2_rft):
+        if stage.batch_size % stage.num_generations:
+            raise ConfigError(
+                f"{source}: batch_size {stage.batch_size} must be a multiple of "
+                f"num_generations {stage.num_generations}"
+            )
     if params.forecast.history < 0:
         raise ConfigError(f"{source}: forecast.history: must be >= 0")

@@ -27,8 +27,8 @@ def test_unknown_key_names_file_and_path(tmp_path):
 
 
 def test_wrong_type_is_an_error_not_a_default(tmp_path):
-    path = write(tmp_path, "forecast:\n  horizon: five\n")
-    with pytest.raises(ConfigError, match=r"forecast\.horizon: expected int"):
+    path = write(tmp_path, "forecast:\n  history: five\n")
+    with pytest.raises(ConfigError, match=r"forecast\.history: expected int"):
         load_params(path)
 
 

@@ -91,3 +91,23 @@ def suite_names() -> list[str]:
     import tracer1.envs  # noqa: F401
 
     return sorted(_SUITES)
+
+
+def restore(suite: Suite, task: Task, actions: Sequence[Action]) -> tuple[Environment, Observation]:
+    """A fresh environment brought to the state after `actions` by replaying them.
+
+    Environments are deterministic given the task, so replay reproduces a recorded
+    state exactly; Stage 2 executes a sampled action there and feedback collection
+    asks the expert's action its effect there. The caller closes the environment.
+    """
+    env = suite.make_env()
+    try:
+        obs = env.reset(task)
+        for i, action in enumerate(actions):
+            obs, _, done, _ = env.step(action)
+            if done and i < len(actions) - 1:
+                raise ValueError(f"episode ended at replayed action {i} of {len(actions)}")
+    except BaseException:
+        env.close()
+        raise
+    return env, obs

@@ -1,0 +1,46 @@
+"""The planner contract: what every stage that *uses* a policy codes against.
+
+A `Planner` turns a batch of states into raw forecast texts (the `<plan>` block);
+callers parse them with `tracer1.actions.parse_plan`, because model output is
+untrusted. The trained `Agent` (a causal LM), the registry's pyfunc model and
+the test doubles all implement it, so the closed-loop harness, feedback
+collection and evaluation never know which one they drive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from tracer1.actions import Action
+from tracer1.policy.prompting import render_prompt
+from tracer1.trajectory import Observation
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """One state to forecast from: the task instruction, what is seen, the last K actions."""
+
+    instruction: str
+    observation: Observation
+    history: tuple[Action, ...] = ()
+
+    def prompt(self, horizon: int, history: int) -> str:
+        """The prompt the planner sees (one renderer for training and inference)."""
+        past = self.history[-history:] if history else ()
+        return render_prompt(self.instruction, self.observation, past, horizon)
+
+
+@runtime_checkable
+class Planner(Protocol):
+    horizon: int
+    """T: actions per forecast."""
+    history: int
+    """K: past actions shown in the prompt."""
+
+    def plan(
+        self, requests: Sequence[PlanRequest], *, sample: bool = False, num: int = 1
+    ) -> list[list[str]]:
+        """`num` forecast texts per request (greedy when not `sample`); never raises on content."""
+        ...
