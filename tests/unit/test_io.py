@@ -31,3 +31,16 @@ def test_atomic_dir_swaps_whole_directory(tmp_path):
             raise RuntimeError("killed")
     assert sorted(p.name for p in target.iterdir()) == ["one"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_outputs_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    write_json(tmp_path / "r.json", {})
+    with atomic_dir(tmp_path / "d"):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~mask

@@ -83,26 +83,39 @@ def plan_jobs(cfg: BuildDatasetConfig) -> Iterator[_Job]:
                     yield _Job(suite_name, family, split, seed, level)
 
 
+def iter_tasks(
+    cfg: BuildDatasetConfig, dropped: dict[str, int] | None = None
+) -> Iterator[tuple[_Job, Task]]:
+    """Every planned task, in job order, minus questions an earlier split already asked.
+
+    Small question pools can repeat an instruction under another seed; a question
+    belongs to the first split that asks it, so held-out splits never leak. Every
+    consumer of a split's tasks (build, feedback, evaluation) goes through here.
+    """
+    suites: dict[str, Suite] = {name: get_suite(name) for name in cfg.suites}
+    first_split: dict[tuple[str, str], str] = {}
+    for job in plan_jobs(cfg):
+        task = suites[job.suite].make_task(job.family, job.seed, job.difficulty)
+        if first_split.setdefault((task.suite, task.instruction), job.split) != job.split:
+            if dropped is not None:
+                dropped[job.split] = dropped.get(job.split, 0) + 1
+            continue
+        yield job, task
+
+
 def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False) -> dict[str, Any]:
     """Write expert trajectories to `cfg.out_dir` and metrics to `cfg.metrics_path`."""
     from tqdm import tqdm
 
-    jobs = list(plan_jobs(cfg))
+    dropped: dict[str, int] = {}
+    jobs = list(iter_tasks(cfg, dropped))
     suites: dict[str, Suite] = {name: get_suite(name) for name in cfg.suites}
     envs = {name: suite.make_env() for name, suite in suites.items()}
     by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
     stats: dict[tuple[str, str], list[Episode]] = defaultdict(list)
-    # Small question pools can repeat an instruction under another seed; a question seen
-    # in an earlier split is dropped from later ones so held-out splits never leak.
-    first_split: dict[tuple[str, str], str] = {}
-    dropped: dict[str, int] = defaultdict(int)
     try:
-        for job in tqdm(jobs, desc="build_dataset", unit="ep", disable=not progress):
+        for job, task in tqdm(jobs, desc="build_dataset", unit="ep", disable=not progress):
             suite = suites[job.suite]
-            task = suite.make_task(job.family, job.seed, job.difficulty)
-            if first_split.setdefault((task.suite, task.instruction), job.split) != job.split:
-                dropped[job.split] += 1
-                continue
             episode = expert_episode(suite, task, job.split, cfg.max_steps, env=envs[job.suite])
             stats[(job.suite, job.family)].append(episode)
             if episode.success or cfg.keep_failed:
