@@ -1,0 +1,127 @@
+"""The benchmark harness: every policy, closed-loop and offline, on the *same* tasks.
+
+`evaluate_planners` runs each planner model-predictively (forecast T, execute
+the first action, re-forecast; greedy) on every suite's tasks and scores its
+first actions offline on held-out expert episodes, then assembles the eval
+report (`tracer1.evaluation.report`). It writes nothing; the `evaluate` stage
+passes the result to `write_report`.
+
+Long-horizon tasks are a suite's tasks of the highest difficulty evaluated
+(tool use: difficulty 3, 4-6 tool calls): where anticipation should pay off.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tracer1.config import EvaluateConfig
+from tracer1.envs.base import Suite, get_suite
+from tracer1.evaluation.metrics import episode_stats
+from tracer1.evaluation.offline import OfflineMetrics, offline_metrics
+from tracer1.evaluation.report import build_report, scored_section
+from tracer1.policy.base import Planner
+from tracer1.rollout import EpisodeTrace, run_episodes
+from tracer1.trajectory import Episode, Task
+
+DEFAULT_ROLES = {"candidate": "stage2", "baseline": "reactive", "champion": "champion"}
+"""Policy names per gate role; a role whose policy was not evaluated becomes null."""
+
+
+def suite_section(
+    traces: Sequence[EpisodeTrace],
+    offline: OfflineMetrics,
+    *,
+    samples: int,
+    confidence: float,
+    seed: int,
+) -> dict[str, Any]:
+    """One policy's report section for one suite (see the schema in `report`)."""
+    ids = [t.task.task_id for t in traces]
+    if len(set(ids)) != len(ids):
+        raise ValueError("task ids repeat within a suite: per-task outcomes would collide")
+    stats = episode_stats(traces)
+    boot = {"samples": samples, "confidence": confidence, "seed": seed}
+    by_family: dict[str, list[float]] = defaultdict(list)
+    for trace in traces:
+        by_family[trace.task.family].append(float(trace.success))
+    hardest = max((t.task.difficulty for t in traces), default=0)
+    long_horizon = [float(t.success) for t in traces if t.task.difficulty == hardest]
+    return {
+        **scored_section([float(t.success) for t in traces], **boot),
+        "mean_steps": round(stats["mean_steps"], 6),
+        "repetition_rate": round(stats["repetition_rate"], 6),
+        "invalid_action_rate": round(stats["invalid_action_rate"], 6),
+        "per_task": {t.task.task_id: int(t.success) for t in traces},
+        "families": {f: scored_section(v, **boot) for f, v in sorted(by_family.items())},
+        "long_horizon": {**scored_section(long_horizon, **boot), "difficulty": hardest},
+        "offline": {k: round(v, 6) for k, v in offline.to_dict().items()},
+    }
+
+
+def group_by_suite(
+    episodes: Iterable[Episode], task_ids: Iterable[str] | None = None
+) -> dict[str, list[Episode]]:
+    """Held-out episodes by suite (what `evaluate_planners` takes), optionally only `task_ids`.
+
+    >>> from tracer1.trajectory import Episode
+    >>> eps = [Episode(f"tooluse/f/d1/s{i}", "tooluse", "f", i, "test", "q", (), True)
+    ...        for i in range(3)]
+    >>> {k: len(v) for k, v in group_by_suite(eps, ["tooluse/f/d1/s0"]).items()}
+    {'tooluse': 1}
+    """
+    keep = None if task_ids is None else set(task_ids)
+    out: dict[str, list[Episode]] = defaultdict(list)
+    for episode in episodes:
+        if keep is None or episode.episode_id in keep:
+            out[episode.suite].append(episode)
+    return dict(out)
+
+
+def default_roles(names: Sequence[str]) -> dict[str, str | None]:
+    return {role: (name if name in names else None) for role, name in DEFAULT_ROLES.items()}
+
+
+def evaluate_planners(
+    planners: Mapping[str, Planner],
+    suites_tasks: Mapping[str, Sequence[Task]],
+    heldout_episodes: Mapping[str, Sequence[Episode]],
+    cfg: EvaluateConfig,
+    *,
+    roles: Mapping[str, str | None] | None = None,
+    suites: Mapping[str, Suite] | None = None,
+    batch_size: int | None = None,
+) -> dict[str, Any]:
+    """Score every planner on the same tasks (suite name → tasks); return the report dict.
+
+    Closed loop: greedy, `cfg.max_steps` steps per episode, intervals from
+    `cfg.bootstrap_samples` resamples at `cfg.confidence` seeded with `cfg.seed`.
+    Offline: `heldout_episodes[suite]` (expert episodes of `cfg.split`); a suite
+    without any reports `offline.steps == 0`. `roles` maps gate roles to planner
+    names (default `DEFAULT_ROLES`, where evaluated), plus optionally
+    `champion_version`, the registry version the champion policy is, for the gate;
+    `suites` supplies configured suite instances by name.
+    """
+    boot = {"samples": cfg.bootstrap_samples, "confidence": cfg.confidence, "seed": cfg.seed}
+    resolved = {name: (suites or {}).get(name) or get_suite(name) for name in suites_tasks}
+    policies: dict[str, dict[str, Any]] = {}
+    for name, planner in planners.items():
+        sections = {}
+        for suite_name, tasks in sorted(suites_tasks.items()):
+            traces = run_episodes(planner, resolved[suite_name], tasks, max_steps=cfg.max_steps,
+                                  sample=False, batch_size=batch_size)
+            offline = offline_metrics(planner, heldout_episodes.get(suite_name, ()))
+            sections[suite_name] = suite_section(traces, offline, **boot)
+        policies[name] = sections
+    chosen = default_roles(list(planners)) if roles is None else dict(roles)
+    return build_report(policies, split=cfg.split, confidence=cfg.confidence, roles=chosen)
+
+
+__all__ = [
+    "DEFAULT_ROLES",
+    "default_roles",
+    "evaluate_planners",
+    "group_by_suite",
+    "suite_section",
+]

@@ -1,0 +1,46 @@
+"""Which tasks a split runs: the seeds `build_dataset` put in that split, capped per family.
+
+`collect_feedback` (train split) and `evaluate` (test split) run planners on live
+tasks rather than on recorded episodes, and must pick exactly the tasks the
+dataset assigned to their split: the same seed ranges, difficulties and suite
+caps, and without the questions `build_dataset` dropped because an earlier split
+already asked them (otherwise a test question could be one the planner trained on).
+Tasks come from `data.build.iter_tasks`, so the two can never disagree.
+
+>>> from tracer1.config import BuildDatasetConfig, SeedRange, SplitSeeds
+>>> cfg = BuildDatasetConfig(seeds=SplitSeeds(SeedRange(0, 4), SeedRange(4, 6), SeedRange(6, 9)))
+>>> tasks = split_tasks(cfg, "test", episodes_per_family=2)["tooluse"]
+>>> sorted({t.seed for t in tasks}) in ([6, 7], [6, 8], [7, 8], [6, 7, 8])
+True
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from tracer1.config import BuildDatasetConfig
+from tracer1.data.build import iter_tasks
+from tracer1.trajectory import Task
+
+
+def split_tasks(
+    build: BuildDatasetConfig, split: str, episodes_per_family: int | None = None
+) -> dict[str, list[Task]]:
+    """suite name → the split's tasks, at most `episodes_per_family` per family, seed order."""
+    names = [name for name, _ in build.seeds.items()]
+    if split not in names:
+        raise ValueError(f"unknown split {split!r} (known: {', '.join(names)})")
+    chosen: dict[str, list[Task]] = defaultdict(list)
+    per_family: dict[tuple[str, str], int] = defaultdict(int)
+    for job, task in iter_tasks(build):
+        if job.split != split:
+            continue
+        key = (job.suite, job.family)
+        if episodes_per_family is not None and per_family[key] >= episodes_per_family:
+            continue
+        per_family[key] += 1
+        chosen[job.suite].append(task)
+    return {name: chosen[name] for name in sorted(build.suites)}
+
+
+__all__ = ["split_tasks"]

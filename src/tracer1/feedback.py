@@ -1,0 +1,146 @@
+"""`collect_feedback`: the Stage-1 planner closed-loop in the suites, with the expert's view.
+
+Stage 2 trains on the states the planner *itself* visits (not the expert's), so
+this stage runs the planner model-predictively (`tracer1.rollout`) and, at every
+visited state, asks the scripted expert for its action and executes that action
+from the same state in a scratch environment. One JSON record per visited state
+goes to `{out_dir}/feedback.jsonl` (written atomically).
+
+The record is a contract with the Stage-2 trainer; its keys are `RECORD_KEYS`:
+
+* `suite`, `family`, `seed`, `difficulty`, `task_id` - the task;
+* `step` - index of the state in the episode (invalid forecasts count: they use
+  a step of the budget without changing the state);
+* `instruction`, `observation` (`trajectory.observation_to_json`);
+* `history` - canonical text of *every* action executed before this state, so
+  `envs.base.restore(suite, task, parsed history)` rebuilds the state exactly;
+* `forecast` - the raw planner text;
+* `executed` - environment info of the planner's executed first action, or null
+  when the forecast had no parsable action;
+* `reference_action` - the expert's action from this state (canonical text);
+* `reference_box` - its target box `[l, t, r, b]` on the 0-1000 grid, or null;
+* `reference_executed` - environment info of `reference_action` run from this state;
+* `reference_answer` - the task's reference answer (`task.spec["answer"]`), or null.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tracer1.actions import format_action
+from tracer1.config import CollectFeedbackConfig
+from tracer1.envs.base import Suite, get_suite
+from tracer1.evaluation.metrics import episode_stats, rate
+from tracer1.evaluation.offline import matches
+from tracer1.io import write_json, write_jsonl
+from tracer1.policy.base import Planner
+from tracer1.rollout import EpisodeTrace, StateRecord, run_episodes
+from tracer1.trajectory import Task, observation_to_json
+
+FEEDBACK_FILE = "feedback.jsonl"
+RECORD_KEYS: tuple[str, ...] = (
+    "suite", "family", "seed", "difficulty", "task_id", "step", "instruction", "observation",
+    "history", "forecast", "executed", "reference_action", "reference_box",
+    "reference_executed", "reference_answer",
+)
+
+
+def feedback_record(trace: EpisodeTrace, state: StateRecord) -> dict[str, Any]:
+    """The contract record of one visited state (the state must carry the expert's reference)."""
+    if state.reference is None:
+        raise ValueError("feedback states need the expert's reference: run with an expert")
+    task, box = trace.task, getattr(state.reference, "box", None)
+    return {
+        "suite": task.suite,
+        "family": task.family,
+        "seed": task.seed,
+        "difficulty": task.difficulty,
+        "task_id": task.task_id,
+        "step": state.index,
+        "instruction": task.instruction,
+        "observation": observation_to_json(state.request.observation),
+        "history": [format_action(a) for a in state.request.history],
+        "forecast": state.forecast,
+        "executed": state.executed,
+        "reference_action": format_action(state.reference),
+        "reference_box": None if box is None else box.to_list(),
+        "reference_executed": state.reference_executed,
+        "reference_answer": task.spec.get("answer"),
+    }
+
+
+def agreement(states: Sequence[StateRecord]) -> dict[str, float]:
+    """How often the planner's first action matches the expert's: same verb / exactly.
+
+    An invalid forecast disagrees. "Exactly" is `similarity == 1`: a click inside the
+    target box, the same tool with the same normalised arguments, the same text.
+    """
+    scored = [s for s in states if s.reference is not None]
+    verb = sum(s.action is not None and type(s.action) is type(s.reference) for s in scored)
+    exact = sum(matches(s.action, s.reference) for s in scored)
+    return {
+        "first_action_type_agreement": rate(verb, len(scored)),
+        "first_action_agreement": rate(exact, len(scored)),
+    }
+
+
+def feedback_metrics(traces: Sequence[EpisodeTrace]) -> dict[str, Any]:
+    """Metrics on the planner's own state distribution, overall and per `suite/family`."""
+
+    def summary(group: Sequence[EpisodeTrace]) -> dict[str, Any]:
+        states = [s for t in group for s in t.states]
+        return {**episode_stats(group), **agreement(states)}
+
+    by_family: dict[str, list[EpisodeTrace]] = defaultdict(list)
+    for trace in traces:
+        by_family[f"{trace.task.suite}/{trace.task.family}"].append(trace)
+    return {
+        **summary(traces),
+        "families": {name: summary(group) for name, group in sorted(by_family.items())},
+    }
+
+
+def _suite(name: str, suites: Mapping[str, Suite] | None) -> Suite:
+    return suites[name] if suites and name in suites else get_suite(name)
+
+
+def collect_feedback(
+    planner: Planner,
+    suites_and_tasks: Mapping[str, Sequence[Task]],
+    cfg: CollectFeedbackConfig,
+    out_dir: str | os.PathLike,
+    metrics_path: str | os.PathLike,
+    *,
+    suites: Mapping[str, Suite] | None = None,
+    batch_size: int | None = None,
+) -> dict[str, Any]:
+    """Run `planner` on every task (suite name → tasks); write the feedback and its metrics.
+
+    `cfg.max_steps` bounds each episode and `cfg.sample` picks sampled or greedy
+    forecasts; `out_dir` and `metrics_path` are passed resolved (the caller fills
+    in the variant). `suites` supplies configured suite instances by name (default:
+    `get_suite(name)`). Returns the metrics, also written to `metrics_path`.
+    """
+    traces: list[EpisodeTrace] = []
+    for name, tasks in sorted(suites_and_tasks.items()):
+        suite = _suite(name, suites)
+        traces += run_episodes(planner, suite, tasks, max_steps=cfg.max_steps, sample=cfg.sample,
+                               expert=suite.expert(), batch_size=batch_size)
+    records = (feedback_record(trace, state) for trace in traces for state in trace.states)
+    written = write_jsonl(os.path.join(out_dir, FEEDBACK_FILE), records)
+    metrics = {**feedback_metrics(traces), "records": written}
+    write_json(metrics_path, metrics)
+    return metrics
+
+
+__all__ = [
+    "FEEDBACK_FILE",
+    "RECORD_KEYS",
+    "agreement",
+    "collect_feedback",
+    "feedback_metrics",
+    "feedback_record",
+]
