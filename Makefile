@@ -5,6 +5,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Keep third-party telemetry off: this machine has no outside network.
 export GX_ANALYTICS_ENABLED := false
 export DVC_NO_ANALYTICS := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 
 .PHONY: venv run test bench lint clean
 
@@ -15,6 +17,7 @@ venv:
 run: venv
 	dvc repro
 	dvc push
+	tracer1 report
 
 ## test: the whole test suite (unit, integration, end-to-end tiers)
 test: venv

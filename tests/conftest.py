@@ -9,6 +9,7 @@ from tests.helpers import REPO, run
 # Tests never talk to the outside: keep third-party telemetry off.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 SMALL_PARAMS = """
 forecast: {history: 2}

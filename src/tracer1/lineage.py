@@ -1,0 +1,102 @@
+"""Lineage: which code, data and settings produced an artifact.
+
+Three identifiers, each cheap and readable without MLflow or DVC installed:
+the git commit, the DVC hash of the expert trajectories (read from
+`dvc.lock`, so no `dvc` import and no cache walk), and a hash of the params
+file. Every lookup returns None rather than raising when the thing is absent
+(outside git, before the first `dvc repro`), because lineage is best-effort
+metadata and must never stop a pipeline stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path, PurePosixPath
+
+TRAJECTORIES = "data/trajectories"
+
+# Tag keys shared by tracking runs and registry versions, so one search finds both.
+GIT_COMMIT_TAG = "tracer1.git_commit"
+DATA_HASH_TAG = "tracer1.data_md5"
+PARAMS_HASH_TAG = "tracer1.params_sha256"
+
+
+def git_commit(repo: str | os.PathLike = ".") -> str | None:
+    """The full commit hash of HEAD in `repo`, or None outside git (or without a commit)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = proc.stdout.strip()
+    return commit if proc.returncode == 0 and commit else None
+
+
+def _norm(path: str) -> str:
+    # dvc.lock writes paths relative to the dvc.yaml directory; compare them normalised
+    # so "./data/trajectories/" and "data/trajectories" are the same output.
+    return str(PurePosixPath(path.replace("\\", "/").strip()))
+
+
+def dvc_out_hash(
+    dvc_lock_path: str | os.PathLike = "dvc.lock", out_path: str = TRAJECTORIES
+) -> str | None:
+    """The md5 DVC recorded for output `out_path` in `dvc.lock` (e.g. ``"97b8….dir"``).
+
+    None when the lock file is missing, unreadable, or no stage outputs `out_path`.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(dvc_lock_path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    stages = data.get("stages") if isinstance(data, dict) else None
+    if not isinstance(stages, dict):
+        return None
+    want = _norm(out_path)
+    for stage in stages.values():
+        outs = stage.get("outs") if isinstance(stage, dict) else None
+        for out in outs if isinstance(outs, list) else ():
+            if not isinstance(out, dict) or _norm(str(out.get("path", ""))) != want:
+                continue
+            # DVC 3 writes `hash: md5` + `md5: …`; take the value the `hash` field names.
+            algo = out.get("hash", "md5")
+            value = out.get(algo) or out.get("md5")
+            return str(value) if value else None
+    return None
+
+
+def file_hash(path: str | os.PathLike, length: int = 12) -> str:
+    """Short sha256 of a file's bytes; raises FileNotFoundError if it is missing."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:length]
+
+
+def params_hash(path: str | os.PathLike = "params.yaml", length: int = 12) -> str:
+    """Short sha256 of the params file (every value the pipeline chose)."""
+    return file_hash(path, length)
+
+
+def lineage_tags(
+    repo: str | os.PathLike = ".",
+    dvc_lock_path: str | os.PathLike = "dvc.lock",
+    params_path: str | os.PathLike = "params.yaml",
+) -> dict[str, str]:
+    """The lineage tags for a run or model version; absent identifiers are left out."""
+    tags: dict[str, str] = {}
+    if commit := git_commit(repo):
+        tags[GIT_COMMIT_TAG] = commit
+    if data := dvc_out_hash(dvc_lock_path):
+        tags[DATA_HASH_TAG] = data
+    try:
+        tags[PARAMS_HASH_TAG] = params_hash(params_path)
+    except OSError:
+        pass
+    return tags

@@ -1,0 +1,208 @@
+"""The one module that talks to the MLflow model registry. Aliases only, never stages.
+
+Every candidate that reaches `promote` is registered as a new version of the
+model and gets the alias ``challenger``; the alias ``champion`` moves only when
+the gate says promote, so a rejection leaves the serving champion untouched.
+Each version carries its lineage and verdict as tags (git commit, DVC hash of
+the expert trajectories, params hash, the candidate's eval metrics, the
+decision), so the registry alone answers "what is this model and why is it
+here". MLflow is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tracer1 import lineage
+from tracer1.config import PromoteConfig
+from tracer1.policy.base import Planner
+from tracer1.registry.gate import Decision
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+DECISION_TAG = "tracer1.decision"
+
+# Registry lookups that mean "not there" (a missing model or alias); anything else —
+# a server that is down, a permission error — must propagate, or an outage would read
+# as "no champion yet" and promote over the real one.
+_MISSING = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    """What `promote` did to the registry."""
+
+    model_name: str
+    version: str
+    """The version registered for this candidate."""
+    aliases: tuple[str, ...]
+    """Aliases this call pointed at `version` (always ``challenger``; ``champion`` on promote)."""
+    champion_before: str | None
+    champion_after: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "version": self.version,
+            "aliases": list(self.aliases),
+            "champion_before": self.champion_before,
+            "champion_after": self.champion_after,
+            "model_uri": f"models:/{self.model_name}/{self.version}",
+        }
+
+
+def _client() -> Any:
+    import mlflow
+
+    return mlflow.MlflowClient()
+
+
+@contextlib.contextmanager
+def _run(run_id: str | None) -> Iterator[None]:
+    """Make `run_id` (or the active run, or a new ``register`` run) the active run."""
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is not None and run_id in (None, active.info.run_id):
+        yield
+        return
+    with mlflow.start_run(run_id=run_id, run_name=None if run_id else "register"):
+        yield
+
+
+def register_candidate(
+    model_dir: str | os.PathLike,
+    *,
+    name: str,
+    tags: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+) -> str:
+    """Log `model_dir` as a pyfunc planner under `run_id` and register it; returns the version.
+
+    Without `run_id` the active run is used, or a new ``register`` run is started for the
+    upload; a `run_id` that is not active is resumed and ended again (status FINISHED).
+    `tags` are set on the new version (credentials scrubbed). MLflow 3 stores the model
+    as a LoggedModel (``models:/m-…``) under the experiment's artifact root, linked to the run.
+    """
+    from tracer1.registry.pyfunc import log_planner_model
+    from tracer1.tracking import scrub
+
+    with _run(run_id):
+        info = log_planner_model(model_dir)
+    return _register(info.model_uri, name, scrub(tags or {}))
+
+
+def _register(model_uri: str, name: str, tags: dict[str, str]) -> str:
+    import mlflow
+
+    # Creates the registered model on first use. The sqlite store returns an int version,
+    # a REST server a string: normalise to str everywhere.
+    return str(mlflow.register_model(model_uri, name, tags=tags).version)
+
+
+def set_alias(name: str, alias: str, version: str | int) -> None:
+    """Point `alias` of registered model `name` at `version` (moving it if it exists)."""
+    _client().set_registered_model_alias(name, alias, str(version))
+
+
+def alias_version(name: str, alias: str) -> str | None:
+    """The version `alias` points at; None if the model or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(_client().get_model_version_by_alias(name, alias).version)
+    except MlflowException as exc:
+        if exc.error_code in _MISSING:
+            return None
+        raise
+
+
+def champion_version(name: str) -> str | None:
+    """The version behind ``@champion``; None before the first promotion."""
+    return alias_version(name, CHAMPION)
+
+
+def version_tags(decision: Decision, model_dir: str | os.PathLike) -> dict[str, str]:
+    """Tags for a candidate's version: the verdict, its eval metrics and the model card."""
+    tags = {
+        DECISION_TAG: decision.decision,
+        "tracer1.gate_failures": ",".join(c.name for c in decision.failures) or "none",
+        "tracer1.candidate_policy": decision.candidate or "",
+        "tracer1.compared_champion": decision.champion_version or "none",
+    }
+    for suite, value in decision.candidate_metrics.items():
+        tags[f"tracer1.eval.{suite}.{decision.primary_metric}"] = f"{value:.4f}"
+    try:
+        card = json.loads((Path(model_dir) / "tracer1.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        card = {}
+    for key in ("variant", "stage", "horizon", "history"):
+        if isinstance(card, dict) and key in card:
+            tags[f"tracer1.{key}"] = str(card[key])
+    return tags
+
+
+def promote(
+    model_dir: str | os.PathLike,
+    decision: Decision,
+    cfg: PromoteConfig,
+    tags: Mapping[str, Any] | None = None,
+    *,
+    run_id: str | None = None,
+) -> PromotionResult:
+    """Register the candidate, alias it ``challenger``, and make it ``champion`` iff promoted.
+
+    Before ``champion`` moves, the new version is loaded back and asked for one plan
+    (`check_loadable`); if that fails, `UnloadableModelError` is raised and the
+    champion stays where it was.
+
+    Version tags: lineage (git commit, trajectories' DVC hash, params hash, read from
+    the working directory), the decision and metrics, then `tags` (which win).
+    """
+    name = cfg.model_name
+    before = champion_version(name)
+    all_tags = {**lineage.lineage_tags(), **version_tags(decision, model_dir), **(tags or {})}
+    version = register_candidate(model_dir, name=name, tags=all_tags, run_id=run_id)
+    set_alias(name, CHALLENGER, version)
+    aliases = [CHALLENGER]
+    if decision.promoted:
+        check_loadable(name, version)
+        set_alias(name, CHAMPION, version)
+        aliases.append(CHAMPION)
+    return PromotionResult(name, version, tuple(aliases), before, champion_version(name))
+
+
+class UnloadableModelError(RuntimeError):
+    """A registered version that cannot be loaded back as a working Planner."""
+
+
+def check_loadable(name: str, version: str) -> None:
+    """Load version `version` back through the registry and plan once, or raise.
+
+    MLflow only *warns* when its input-example check fails at log time; the champion
+    alias must never point at a version `evaluate` and serving cannot load.
+    """
+    from tracer1.registry.pyfunc import input_example, load_planner, requests_from_frame
+
+    uri = f"models:/{name}/{version}"
+    try:
+        texts = load_planner(uri).plan(requests_from_frame(input_example()))
+    except Exception as exc:
+        raise UnloadableModelError(f"{uri} does not load as a Planner: {exc!r}") from exc
+    if not (isinstance(texts, list) and texts and all(isinstance(t, str) for t in texts[0])):
+        raise UnloadableModelError(f"{uri}: plan() returned {texts!r}, not lists of texts")
+
+
+def load_champion(name: str) -> Planner | None:
+    """The current champion as a Planner, or None when the registry has none."""
+    from tracer1.registry.pyfunc import load_planner
+
+    if champion_version(name) is None:
+        return None
+    return load_planner(f"models:/{name}@{CHAMPION}")

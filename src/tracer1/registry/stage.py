@@ -1,0 +1,82 @@
+"""`promote`: eval report + candidate model → gate decision, registry version, decision.json.
+
+Order matters: the registry's current champion is read first and handed to the
+gate, so a report scored against an older champion (or none, while the registry
+has one) is rejected instead of silently replacing the champion. Every
+candidate is registered (alias ``challenger``) whatever the verdict, so a
+rejected model stays inspectable; only a promote moves ``champion``.
+
+A rejection is an outcome, not an error: the stage succeeds and decision.json
+says why. A missing report or model directory is an error (the pipeline is broken).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tracer1.config import PromoteConfig, TrackingConfig
+from tracer1.io import write_json
+from tracer1.registry.gate import Decision, RegistryState, decide
+from tracer1.registry.mlflow_registry import PromotionResult
+
+
+@dataclass(frozen=True)
+class PromoteOutcome:
+    decision: Decision
+    registry: PromotionResult
+
+    def to_json(self) -> dict[str, Any]:
+        """decision.json: the gate's verdict plus what happened in the registry."""
+        return {**self.decision.to_json(), "registry": self.registry.to_json()}
+
+
+def read_report(path: str | os.PathLike) -> Any:
+    """The eval report as parsed JSON; unparseable JSON comes back as None (the gate rejects it).
+
+    Raises FileNotFoundError when the report is missing.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def promote_stage(
+    cfg: PromoteConfig,
+    tracking: TrackingConfig,
+    *,
+    report_path: str | os.PathLike,
+    model_dir: str | os.PathLike,
+    params_path: str | os.PathLike = "params.yaml",
+) -> PromoteOutcome:
+    """Run the gate on `report_path` and register `model_dir`; write `cfg.decision_path`."""
+    from tracer1 import lineage
+    from tracer1.registry import mlflow_registry
+    from tracer1.tracking import stage_run
+
+    if not (Path(model_dir) / "tracer1.json").is_file():
+        raise FileNotFoundError(f"{model_dir}: not a planner directory (no tracer1.json)")
+    report = read_report(report_path)
+    with stage_run("promote", cfg, cfg=tracking, params_path=params_path) as run:
+        registry = RegistryState(mlflow_registry.champion_version(cfg.model_name))
+        decision = decide(report, cfg, registry)
+        result = mlflow_registry.promote(
+            model_dir, decision, cfg, lineage.lineage_tags(params_path=params_path),
+            run_id=run.run_id,
+        )
+        outcome = PromoteOutcome(decision, result)
+        write_json(cfg.decision_path, outcome.to_json())
+        run.set_tags({"tracer1.decision": decision.decision,
+                      "tracer1.model_version": result.version})
+        run.log_metrics({f"candidate.{suite}.{decision.primary_metric}": value
+                         for suite, value in decision.candidate_metrics.items()})
+        run.log_metrics({"promoted": float(decision.promoted)})
+        run.log_artifact(cfg.decision_path)
+        run.log_dataset(report_path, "eval_report", lineage.file_hash(report_path),
+                        context="evaluation")
+    return outcome

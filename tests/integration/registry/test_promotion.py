@@ -1,0 +1,155 @@
+"""Promotion against a real sqlite-backed MLflow registry: aliases, tags, decision.json, loading."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from tracer1 import lineage, tracking
+from tracer1.config import PromoteConfig
+from tracer1.policy.base import Planner, PlanRequest
+from tracer1.registry import mlflow_registry as registry
+from tracer1.registry.pyfunc import frame_from_requests, load_planner
+from tracer1.registry.stage import promote_stage
+from tracer1.trajectory import Observation
+
+pytestmark = pytest.mark.integration
+
+NAME = "tracer1-planner"
+TASKS = [f"tooluse-{i}" for i in range(10)]
+
+
+def suite(successes):
+    rate = sum(successes) / len(successes)
+    return {"success_rate": rate, "ci95": [max(0, rate - 0.2), min(1, rate + 0.2)],
+            "episodes": len(successes), "mean_steps": 4.0, "repetition_rate": 0.0,
+            "invalid_action_rate": 0.0, "per_task": dict(zip(TASKS, successes, strict=True))}
+
+
+def report(candidate, champion=None, champion_version=None):
+    policies = {"stage2": {"suites": {"tooluse": suite(candidate)}},
+                "reactive": {"suites": {"tooluse": suite([0] * 10)}}}
+    roles = {"candidate": "stage2", "baseline": "reactive", "champion": None}
+    if champion is not None:
+        policies["champion"] = {"suites": {"tooluse": suite(champion)}}
+        roles.update(champion="champion", champion_version=champion_version)
+    return {"schema_version": 1, "split": "test", "confidence": 0.95,
+            "policies": policies, "roles": roles}
+
+
+def test_promote_reject_promote(store, workspace, planner_dir, fake_agent, monkeypatch):
+    monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "promotion-flow")
+    cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.3}, tolerance=0.02, margin=0.0,
+                        decision_path=str(workspace / "reports/promote/decision.json"))
+    report_path = workspace / "report.json"
+
+    def run(model, rep):
+        report_path.write_text(json.dumps(rep))
+        outcome = promote_stage(cfg, store.cfg, report_path=report_path, model_dir=model)
+        written = json.loads((workspace / "reports/promote/decision.json").read_text())
+        assert written == json.loads(json.dumps(outcome.to_json()))
+        return outcome
+
+    tracking.configure(store.cfg)
+    assert registry.champion_version(NAME) is None  # the model does not exist yet
+
+    # 1. First candidate clears the floor, no champion yet → champion v1.
+    first = run(planner_dir("v1", "first"), report([1] * 6 + [0] * 4))
+    assert first.decision.promoted
+    assert first.registry.to_json() == {
+        "model_name": NAME, "version": "1", "aliases": ["challenger", "champion"],
+        "champion_before": None, "champion_after": "1", "model_uri": f"models:/{NAME}/1"}
+
+    # 2. A deliberately weak candidate (success 0): registered as challenger, champion stays.
+    second = run(planner_dir("v2", "weak"), report([0] * 10, [1] * 6 + [0] * 4, "1"))
+    assert second.decision.decision == "reject"
+    assert {c.name for c in second.decision.failures} == {
+        "floor:tooluse", "no_regression:tooluse", "beats_champion"}
+    assert second.registry.version == "2" and second.registry.aliases == ("challenger",)
+    assert registry.champion_version(NAME) == "1"
+    assert registry.alias_version(NAME, "challenger") == "2"
+
+    # 3. A better candidate, scored against the current champion → champion moves to v3.
+    third = run(planner_dir("v3", "better"), report([1] * 8 + [0] * 2, [1] * 6 + [0] * 4, "1"))
+    assert third.decision.promoted and third.registry.champion_after == "3"
+    assert registry.champion_version(NAME) == registry.alias_version(NAME, "challenger") == "3"
+
+    # Version tags: lineage, verdict, metrics, model card.
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    tags = client.get_model_version(NAME, "2").tags
+    assert tags[lineage.GIT_COMMIT_TAG] == lineage.git_commit(workspace)
+    assert tags[lineage.DATA_HASH_TAG] == "0123456789abcdef0123456789abcdef.dir"
+    assert tags[lineage.PARAMS_HASH_TAG] == lineage.params_hash(workspace / "params.yaml")
+    assert tags["tracer1.decision"] == "reject"
+    assert tags["tracer1.eval.tooluse.success_rate"] == "0.0000"
+    assert tags["tracer1.compared_champion"] == "1"
+    assert tags["tracer1.variant"] == "weak"
+    assert client.get_model_version(NAME, "3").tags["tracer1.decision"] == "promote"
+
+    # The promote runs sit under the pipeline parent, tagged with the decision.
+    runs = client.search_runs([tracking.configure(store.cfg).experiment_id],
+                              filter_string="tags.`tracer1.stage` = 'promote'")
+    assert sorted(r.data.tags["tracer1.decision"] for r in runs) == ["promote", "promote",
+                                                                       "reject"]
+    assert len({r.data.tags["mlflow.parentRunId"] for r in runs}) == 1
+
+    # The champion alias resolves; loaded back it is a Planner that produces plan text.
+    planner = load_planner(f"models:/{NAME}@champion")
+    assert isinstance(planner, Planner) and planner.variant == "better"
+    request = PlanRequest("Add 2 and 3.", Observation(text="tools: calculator"))
+    assert planner.plan([request]) == [['<plan>\nanswer(text="better: Add 2 and 3.")\n</plan>']]
+    champion = registry.load_champion(NAME)
+    assert champion is not None and champion.variant == "better"
+
+
+def test_pyfunc_predict_serves_plan_texts(store, planner_dir, fake_agent):
+    import mlflow
+
+    tracking.configure(store.cfg)
+    with mlflow.start_run():
+        version = registry.register_candidate(planner_dir("served", "served"), name="served-model",
+                                              tags={"purpose": "test"})
+    model = mlflow.pyfunc.load_model(f"models:/served-model/{version}")
+    frame = frame_from_requests([
+        PlanRequest("first", Observation(text="a")),
+        PlanRequest("second", Observation(text="b")),
+    ])
+    assert model.predict(frame) == ['<plan>\nanswer(text="served: first")\n</plan>',
+                                    '<plan>\nanswer(text="served: second")\n</plan>']
+    # A client may send plain-text observations and omit history.
+    plain = pd.DataFrame({"instruction": ["third"], "observation": ["just text"]})
+    assert model.predict(plain) == ['<plan>\nanswer(text="served: third")\n</plan>']
+    meta = model.metadata.metadata["tracer1"]
+    assert meta["horizon"] == 5 and meta["variant"] == "served"
+    assert registry.champion_version("served-model") is None
+    assert registry.load_champion("served-model") is None
+    assert registry.champion_version("no-such-model") is None
+
+
+def test_missing_model_dir_is_an_error_not_a_rejection(store, workspace, tmp_path):
+    cfg = PromoteConfig(model_name="never", decision_path=str(tmp_path / "d.json"))
+    (tmp_path / "r.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="tracer1.json"):
+        promote_stage(cfg, store.cfg, report_path=tmp_path / "r.json", model_dir=tmp_path / "x")
+    assert not (tmp_path / "d.json").exists()
+
+
+def test_an_unloadable_model_never_becomes_champion(store, workspace, planner_dir, monkeypatch):
+    import tracer1.policy
+
+    def broken(path):
+        raise OSError("weights are corrupt")
+
+    monkeypatch.setattr(tracer1.policy, "load_agent", broken, raising=False)
+    monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "unloadable")
+    name = "unloadable-planner"
+    cfg = PromoteConfig(model_name=name, floors={}, decision_path=str(workspace / "d.json"))
+    (workspace / "r.json").write_text(json.dumps(report([1] * 10)))
+    with pytest.raises(registry.UnloadableModelError, match="weights are corrupt"):
+        promote_stage(cfg, store.cfg, report_path=workspace / "r.json",
+                      model_dir=planner_dir("broken"))
+    assert registry.champion_version(name) is None
+    assert registry.alias_version(name, "challenger") == "1"
+    assert not (workspace / "d.json").exists()

@@ -1,0 +1,93 @@
+"""Lineage lookups: git commit, DVC output hash from dvc.lock, params hash."""
+
+import subprocess
+
+from tracer1 import lineage
+
+LOCK = """\
+schema: '2.0'
+stages:
+  build_dataset:
+    cmd: tracer1 build-dataset --params params.yaml
+    deps:
+    - path: src/tracer1
+      hash: md5
+      md5: a29f42f3226569eca0cecb8839178846.dir
+    outs:
+    - path: data/trajectories
+      hash: md5
+      md5: 97b803fa6cf57fe961c41c8dbff763bd.dir
+      size: 10583187
+      nfiles: 3
+    - path: reports/build_dataset.json
+      hash: md5
+      md5: cd1379114f5205f0925646d5020ad21a
+  validate_dataset:
+    outs:
+    - path: reports/validation/result.json
+      md5: 3aaf94c639a8c20fb29838c31b547f6a
+"""
+
+
+def git(cwd, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd,
+                   check=True, capture_output=True)
+
+
+def test_git_commit_in_a_repo(tmp_path):
+    git(tmp_path, "init", "-q")
+    (tmp_path / "f").write_text("x")
+    git(tmp_path, "add", "f")
+    git(tmp_path, "commit", "-q", "-m", "c")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert lineage.git_commit(tmp_path) == head and len(head) == 40
+
+
+def test_git_commit_outside_git_or_before_first_commit_is_none(tmp_path):
+    assert lineage.git_commit(tmp_path / "missing") is None
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert lineage.git_commit(plain) is None
+    git(plain, "init", "-q")
+    assert lineage.git_commit(plain) is None  # no HEAD yet
+
+
+def test_dvc_out_hash(tmp_path):
+    lock = tmp_path / "dvc.lock"
+    lock.write_text(LOCK)
+    md5 = "97b803fa6cf57fe961c41c8dbff763bd.dir"
+    assert lineage.dvc_out_hash(lock) == md5
+    assert lineage.dvc_out_hash(lock, "./data/trajectories/") == md5
+    assert lineage.dvc_out_hash(lock, "reports/validation/result.json") == (
+        "3aaf94c639a8c20fb29838c31b547f6a"
+    )
+    assert lineage.dvc_out_hash(lock, "data/other") is None
+
+
+def test_dvc_out_hash_tolerates_missing_and_malformed_locks(tmp_path):
+    assert lineage.dvc_out_hash(tmp_path / "nope.lock") is None
+    bad = tmp_path / "bad.lock"
+    for text in ("stages: [1, 2", "just a string", "stages: {a: {outs: [null, 3]}}", ""):
+        bad.write_text(text)
+        assert lineage.dvc_out_hash(bad) is None
+
+
+def test_params_hash_is_short_stable_and_content_sensitive(tmp_path):
+    p = tmp_path / "params.yaml"
+    p.write_text("a: 1\n")
+    h = lineage.params_hash(p)
+    assert len(h) == 12 and h == lineage.params_hash(p)
+    p.write_text("a: 2\n")
+    assert lineage.params_hash(p) != h
+
+
+def test_lineage_tags_leave_out_what_is_absent(tmp_path):
+    (tmp_path / "params.yaml").write_text("a: 1\n")
+    (tmp_path / "dvc.lock").write_text(LOCK)
+    tags = lineage.lineage_tags(tmp_path, tmp_path / "dvc.lock", tmp_path / "params.yaml")
+    assert tags == {
+        lineage.DATA_HASH_TAG: "97b803fa6cf57fe961c41c8dbff763bd.dir",
+        lineage.PARAMS_HASH_TAG: lineage.params_hash(tmp_path / "params.yaml"),
+    }
+    assert lineage.lineage_tags(tmp_path / "x", tmp_path / "x", tmp_path / "x") == {}
