@@ -1,0 +1,134 @@
+"""The trained planner: a causal LM behind the `Planner` protocol.
+
+`Agent.plan` renders each request with the one prompt renderer, clips it from the
+left to the model's prompt budget (the rule SFT and GRPO trained on), generates
+in left-padded batches and returns the decoded completions, cut after the first
+`</plan>`. Callers parse them with `tracer1.actions.parse_plan`.
+
+>>> agent = load_agent("models/anticipatory/stage2")  # doctest: +SKIP
+>>> agent.plan([PlanRequest("Add 2 and 3.", Observation(text="..."))])  # doctest: +SKIP
+[['<plan>\\ntool(name="calculator", args={"expression": "2+3"})\\n...</plan>']]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tracer1.policy.base import PlanRequest
+from tracer1.policy.model import ModelMeta, load_model_dir, save_model_dir
+from tracer1.policy.tokenizer import clip_prompt
+
+PLAN_END = "</plan>"
+
+
+class Agent:
+    """A planner backed by an HF causal LM (tiny model, or base + LoRA adapter).
+
+    `batch_size` bounds how many prompts one `generate` call sees (each with `num`
+    samples); `temperature` applies when sampling; with `seed` set, the k-th
+    `plan(..., sample=True)` call draws the same samples on every run.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        meta: ModelMeta,
+        *,
+        batch_size: int = 16,
+        temperature: float = 1.0,
+        seed: int | None = None,
+    ):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.meta = meta
+        self.horizon = meta.horizon
+        self.history = meta.history
+        self.batch_size = batch_size
+        self.temperature = temperature
+        self.seed = seed
+        self._calls = 0
+
+    def prompts(self, requests: Sequence[PlanRequest]) -> list[str]:
+        """The exact prompt texts the model sees (rendered, then clipped from the left)."""
+        return [self.clip(r.prompt(self.horizon, self.history)) for r in requests]
+
+    def clip(self, prompt: str) -> str:
+        """`prompt` clipped from the left to the model's prompt budget (the training rule)."""
+        return clip_prompt(self.tokenizer, prompt, self.meta.max_prompt_tokens)
+
+    def plan(
+        self, requests: Sequence[PlanRequest], *, sample: bool = False, num: int = 1
+    ) -> list[list[str]]:
+        """`num` completions per request; greedy (one decode, repeated) unless `sample`."""
+        return self.plan_prompts(
+            [r.prompt(self.horizon, self.history) for r in requests], sample=sample, num=num
+        )
+
+    def plan_prompts(
+        self, prompts: Sequence[str], *, sample: bool = False, num: int = 1
+    ) -> list[list[str]]:
+        """`plan` for already rendered prompts (e.g. a window dataset's `prompt` column)."""
+        import torch
+
+        if num < 1:
+            raise ValueError(f"num must be >= 1, got {num}")
+        if not prompts:
+            return []
+        clipped = [self.clip(p) for p in prompts]
+        per_call = num if sample else 1
+        texts: list[str] = []
+        seeded = sample and self.seed is not None
+        with torch.random.fork_rng(enabled=seeded):
+            if seeded:
+                torch.manual_seed(self.seed + self._calls)
+            for start in range(0, len(clipped), self.batch_size):
+                texts += self._generate(clipped[start : start + self.batch_size], sample, per_call)
+        self._calls += 1
+        if not sample:
+            return [[text] * num for text in texts]
+        return [texts[i * num : (i + 1) * num] for i in range(len(prompts))]
+
+    def _generate(self, prompts: list[str], sample: bool, num: int) -> list[str]:
+        import torch
+
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True)
+        device = next(self.model.parameters()).device
+        enc = {k: v.to(device) for k, v in enc.items()}
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": self.meta.max_new_tokens,
+            "do_sample": sample,
+            "num_return_sequences": num,
+            "stop_strings": [PLAN_END],
+            "tokenizer": self.tokenizer,
+            "eos_token_id": self.tokenizer.eos_token_id,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if sample:
+            kwargs.update(temperature=self.temperature, top_p=1.0, top_k=0)
+        with torch.inference_mode():
+            out = self.model.generate(**enc, **kwargs)
+        completions = out[:, enc["input_ids"].shape[1] :]
+        decoded = self.tokenizer.batch_decode(completions, skip_special_tokens=True)
+        return [_cut_after_plan(text) for text in decoded]
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write this agent's model directory (atomically)."""
+        return save_model_dir(path, self.model, self.tokenizer, self.meta)
+
+
+def _cut_after_plan(text: str) -> str:
+    end = text.find(PLAN_END)
+    return text if end < 0 else text[: end + len(PLAN_END)]
+
+
+def load_agent(path: str | os.PathLike, **options: Any) -> Agent:
+    """An `Agent` from a model directory; `options`: batch_size, temperature, seed."""
+    model, tokenizer, meta = load_model_dir(path)
+    return Agent(model, tokenizer, meta, **options)
+
+
+__all__ = ["PLAN_END", "Agent", "load_agent"]

@@ -1,0 +1,259 @@
+"""The planner model and its directory: the embedded tiny Llama, or a base model with LoRA.
+
+A *model directory* is the one artefact every stage hands to the next (SFT →
+Stage 1 → Stage 2 → evaluation → registry). It is an HF `save_pretrained`
+directory plus `tracer1.json`:
+
+* tiny model: the full weights (`config.json`, `model.safetensors`,
+  `generation_config.json`);
+* base model + LoRA: only the adapter (`adapter_config.json`,
+  `adapter_model.safetensors`); `tracer1.json`'s `base_model` names the base to
+  load it on (a local path or a hub id);
+* both: the tokenizer files, and `tracer1.json` =
+  ``{"horizon", "history", "max_prompt_tokens", "max_new_tokens", "variant", "stage",
+  "base_model", "lora", "dtype", "format"}``.
+
+Directories are written through `tracer1.io.atomic_dir`: a reader never sees a
+half-written model, and a crash keeps the previous one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tracer1.config import PolicyConfig
+from tracer1.io import atomic_dir
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+META_FILE = "tracer1.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What a model directory says about itself (`tracer1.json`)."""
+
+    horizon: int
+    """T: actions per forecast the model was trained to emit."""
+    history: int
+    """K: past actions shown in its prompts."""
+    max_prompt_tokens: int
+    max_new_tokens: int
+    variant: str
+    stage: str
+    """The stage that wrote the directory: sft, stage1_grpo, stage2_rft."""
+    base_model: str | None = None
+    """The base model the LoRA adapter applies to; None for the tiny model (full weights)."""
+    lora: bool = False
+    dtype: str = "float32"
+    format: int = FORMAT_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str = META_FILE) -> ModelMeta:
+        names = {f.name for f in fields(cls)}
+        missing = {"horizon", "history", "max_prompt_tokens", "max_new_tokens"} - set(data)
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(sorted(missing))}")
+        if data.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+            raise ValueError(f"{where}: unsupported format {data.get('format')!r}")
+        known = {k: v for k, v in data.items() if k in names}
+        known.setdefault("variant", "")
+        known.setdefault("stage", "")
+        return cls(**known)
+
+    def with_stage(self, stage: str) -> ModelMeta:
+        return replace(self, stage=stage)
+
+
+def _torch_dtype(name: str) -> Any:
+    import torch
+
+    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    try:
+        return dtypes[name]
+    except KeyError:
+        raise ValueError(f"unknown dtype {name!r} (float32 / bfloat16 / float16)") from None
+
+
+def build_tiny(cfg: PolicyConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """A freshly initialised tiny `LlamaForCausalLM` sized by `cfg`, seeded by `cfg.seed`.
+
+    Llama rather than Qwen2: `AutoTokenizer` would swap a Qwen2 model's tokenizer
+    class on reload. Input and output embeddings are tied (half the embedding
+    parameters, which dominate at this size).
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        num_key_value_heads=cfg.num_heads,
+        max_position_embeddings=cfg.max_prompt_tokens + cfg.max_new_tokens,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    # fork_rng: seed the init without moving the caller's global RNG.
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.seed)
+        model = LlamaForCausalLM(config)
+    _align_special_tokens(model, tokenizer)
+    return model
+
+
+def load_base(cfg: PolicyConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """`cfg.base_model` (local path or hub id) with a fresh LoRA adapter from `cfg.lora`.
+
+    Only the adapter trains; the same training code then handles the tiny model and
+    this one, because both arrive as ready-made `nn.Module`s.
+    """
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from tracer1.policy.tokenizer import load_tokenizer
+
+    if not cfg.base_model:
+        raise ValueError("policy.base_model is not set")
+    tokenizer = load_tokenizer(cfg.base_model)
+    base = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=_torch_dtype(cfg.dtype))
+    _align_special_tokens(base, tokenizer)
+    lora = LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=list(cfg.lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(base, lora), tokenizer
+
+
+def new_policy(
+    cfg: PolicyConfig, texts: Any
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The starting point of SFT: a base model with LoRA, or the tiny model + a tokenizer
+    trained on `texts` (an iterable of strings, read only for the tiny model)."""
+    if cfg.base_model:
+        return load_base(cfg)
+    from tracer1.policy.tokenizer import train_tokenizer
+
+    tokenizer = train_tokenizer(texts, cfg.vocab_size)
+    return build_tiny(cfg, tokenizer), tokenizer
+
+
+def _align_special_tokens(model: Any, tokenizer: Any) -> None:
+    """Generation stops at the tokenizer's eos and pads with its pad (both configs agree)."""
+    for config in (model.config, model.generation_config):
+        if config is None:
+            continue
+        config.eos_token_id = tokenizer.eos_token_id
+        config.pad_token_id = tokenizer.pad_token_id
+        if tokenizer.bos_token_id is not None:
+            config.bos_token_id = tokenizer.bos_token_id
+
+
+def is_lora(model: Any) -> bool:
+    from peft import PeftModel
+
+    return isinstance(model, PeftModel)
+
+
+def save_model_dir(
+    path: str | os.PathLike,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    meta: ModelMeta,
+) -> Path:
+    """Write a model directory atomically (model or adapter, tokenizer, `tracer1.json`)."""
+    lora = is_lora(model)
+    if lora != meta.lora:
+        raise ValueError(f"meta.lora={meta.lora} but the model is {'' if lora else 'not '}LoRA")
+    with atomic_dir(path) as tmp:
+        if lora:
+            # Only the trained adapter: trl adds a frozen "ref" copy for the KL term.
+            model.save_pretrained(tmp, selected_adapters=["default"])
+        else:
+            model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / META_FILE).write_text(json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n")
+    return Path(path)
+
+
+def read_meta(path: str | os.PathLike) -> ModelMeta:
+    """`tracer1.json` of a model directory."""
+    file = Path(path) / META_FILE
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: not a tracer1 model directory (no {META_FILE})") from None
+    return ModelMeta.from_json(data, str(file))
+
+
+def load_model_dir(
+    path: str | os.PathLike, *, trainable: bool = False
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, ModelMeta]:
+    """Model (tiny, or base + adapter), tokenizer and meta of a model directory.
+
+    `trainable=True` loads a LoRA adapter with gradients on (to continue training it);
+    the tiny model is always a plain trainable module. The model is in eval mode.
+    """
+    from transformers import AutoModelForCausalLM
+
+    from tracer1.policy.tokenizer import load_tokenizer
+
+    meta = read_meta(path)
+    tokenizer = load_tokenizer(path)
+    if meta.lora:
+        from peft import PeftModel
+
+        if not meta.base_model:
+            raise ValueError(f"{path}: a LoRA model directory needs base_model in {META_FILE}")
+        base = AutoModelForCausalLM.from_pretrained(meta.base_model, dtype=_torch_dtype(meta.dtype))
+        model = PeftModel.from_pretrained(base, str(path), is_trainable=trainable)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=_torch_dtype(meta.dtype))
+    _align_special_tokens(model, tokenizer)
+    model.eval()
+    return model, tokenizer, meta
+
+
+def dir_fingerprint(path: str | os.PathLike) -> str:
+    """A content hash of every file in a directory (names and bytes), for cache keys."""
+    import hashlib
+
+    root = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(root)).encode() + b"\0")
+        with file.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+__all__ = [
+    "META_FILE",
+    "ModelMeta",
+    "build_tiny",
+    "dir_fingerprint",
+    "is_lora",
+    "load_base",
+    "load_model_dir",
+    "new_policy",
+    "read_meta",
+    "save_model_dir",
+]

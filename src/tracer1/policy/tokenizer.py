@@ -1,0 +1,149 @@
+"""The tiny planner's tokenizer: byte-level BPE trained on the training windows.
+
+Byte-level, so any text (a hostile completion, an unseen tool output) encodes
+without `<unk>`; digits are split one by one, so a number reads the same inside
+an observation (`revenue: 8398.3`) and inside the expression the planner copies
+it into (`round(8398.3 / 2722.2, 2)`). Every encoded prompt starts with `<|bos|>`
+(the post-processor adds it), so SFT, GRPO and inference all see the same ids.
+
+The other half of the contract lives here too: `clip_prompt` (left truncation at a
+token boundary, one rule for training and inference) and `completion_ids`
+(the SFT target is exactly the plan text's tokens followed by eos).
+
+>>> tok = train_tokenizer(["<plan>\\ndone()\\n</plan>"] * 4, vocab_size=300)
+>>> tok.decode(tok("<plan>\\ndone()\\n</plan>")["input_ids"], skip_special_tokens=True)
+'<plan>\\ndone()\\n</plan>'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+BOS, EOS, PAD, UNK = "<|bos|>", "<|eos|>", "<|pad|>", "<|unk|>"
+SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)  # ids 0..3, in this order
+MIN_VOCAB = 256 + len(SPECIAL_TOKENS)  # the byte alphabet plus the specials
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE of `vocab_size` tokens on `texts`; deterministic for equal input.
+
+    The result pads on the left (decoder-only batched generation) and adds `<|bos|>`
+    in front of every encoded text.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if vocab_size < MIN_VOCAB:
+        raise ValueError(f"vocab_size must be >= {MIN_VOCAB} (bytes + specials), got {vocab_size}")
+    # Rust-side threads inside a process that later forks (datasets, trl) warn and can
+    # deadlock; training here is small, so one thread costs nothing.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    tokenizer = Tokenizer(models.BPE(unk_token=UNK))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    bos_id = tokenizer.token_to_id(BOS)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos_id)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        unk_token=UNK,
+        padding_side="left",
+        truncation_side="left",
+        clean_up_tokenization_spaces=False,
+    )
+
+
+def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerBase:
+    """A tokenizer saved with `save_pretrained` (the tiny one or a base model's), padding left.
+
+    A base model without a pad token pads with eos (it is masked out anyway).
+    """
+    from transformers import AutoTokenizer
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    return prepare_tokenizer(tokenizer)
+
+
+def prepare_tokenizer(tokenizer: Any) -> Any:
+    """Left padding and a pad token: what batched generation and trl's GRPO expect."""
+    tokenizer.padding_side = "left"
+    tokenizer.truncation_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def clip_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, max_tokens: int) -> str:
+    """`prompt` cut from the left at a token boundary so it encodes to <= `max_tokens` ids.
+
+    Cutting the *text* (not the ids) lets trl's GRPO, which tokenizes prompts itself
+    without truncation, see exactly what SFT and the agent see. The newest state
+    sits at the end of a prompt, so the oldest text goes first.
+    """
+    ids = tokenizer(prompt)["input_ids"]
+    if len(ids) <= max_tokens:
+        return prompt
+    budget = max_tokens - tokenizer.num_special_tokens_to_add()
+    if budget < 1:
+        raise ValueError(f"max_tokens={max_tokens} leaves no room for the prompt")
+    text = prompt
+    drop = len(ids) - max_tokens
+    for _ in range(8):  # re-encoding a cut text can merge differently; a few passes settle it
+        text = _drop_tokens(tokenizer, text, drop)
+        over = len(tokenizer(text)["input_ids"]) - max_tokens
+        if over <= 0:
+            return text
+        drop = over
+    return _drop_tokens(tokenizer, text, over)
+
+
+def _drop_tokens(tokenizer: Any, text: str, n: int) -> str:
+    """`text` without its first `n` content tokens."""
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=tokenizer.is_fast)
+    ids = enc["input_ids"]
+    if n >= len(ids):
+        return ""
+    if tokenizer.is_fast:
+        return text[enc["offset_mapping"][n][0]:]
+    return tokenizer.decode(ids[n:])  # slow tokenizers have no offsets
+
+
+def completion_ids(tokenizer: PreTrainedTokenizerBase, completion: str) -> list[int]:
+    """The SFT target: the completion's tokens (no bos) followed by eos, which ends generation."""
+    return [*tokenizer(completion, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+
+
+__all__ = [
+    "BOS",
+    "EOS",
+    "PAD",
+    "SPECIAL_TOKENS",
+    "UNK",
+    "clip_prompt",
+    "completion_ids",
+    "load_tokenizer",
+    "prepare_tokenizer",
+    "train_tokenizer",
+]

@@ -1,0 +1,111 @@
+"""Training data: expert trajectories → forecast-window datasets, and their tokenized SFT form.
+
+A window row (`window_dataset`) has the columns every stage reads:
+
+* `prompt` — `Window.to_record()`'s prompt (the one renderer; not yet clipped);
+* `completion` — the SFT target, `format_plan(reference)` (eos is added by
+  `tokenize_sft`, so the model learns to stop right after `</plan>`);
+* `reference` — the same plan text, read by `TrajectoryReward`;
+* `reference_boxes` — per reference action its target box or None;
+* `episode_id`, `step` — where the window comes from.
+
+Prompts are clipped to the model's budget (`clip_prompts`) only once the model's
+tokenizer is known, by the stage that trains it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from tracer1.data.jsonl import read_episodes, split_path
+from tracer1.data.windows import iter_windows
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+
+def window_records(
+    directory: str | os.PathLike, split: str, *, horizon: int, history: int,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of the forecast windows of `{directory}/{split}.jsonl` (first `limit` rows)."""
+    rows: list[dict[str, Any]] = []
+    for window in iter_windows(
+        read_episodes(split_path(directory, split)), horizon=horizon, history=history
+    ):
+        if limit is not None and len(rows) >= limit:
+            break
+        record = window.to_record()
+        record["completion"] = record["reference"]
+        rows.append(record)
+    return rows
+
+
+def window_dataset(
+    directory: str | os.PathLike, split: str, *, horizon: int, history: int,
+    limit: int | None = None,
+) -> Dataset:
+    """`window_records` as a `datasets.Dataset`."""
+    from datasets import Dataset
+
+    return Dataset.from_list(
+        window_records(directory, split, horizon=horizon, history=history, limit=limit)
+    )
+
+
+def clip_prompts(dataset: Dataset, tokenizer: Any, max_tokens: int) -> Dataset:
+    """The dataset with every `prompt` clipped from the left to `max_tokens` (`clip_prompt`)."""
+    from tracer1.policy.tokenizer import clip_prompt
+
+    prompts = [clip_prompt(tokenizer, p, max_tokens) for p in dataset["prompt"]]
+    return dataset.remove_columns("prompt").add_column("prompt", prompts)
+
+
+def tokenize_sft(dataset: Dataset, tokenizer: Any, max_prompt_tokens: int) -> Dataset:
+    """Pre-tokenized SFT rows: `input_ids` = clipped prompt ids + completion ids + eos.
+
+    trl would otherwise tokenize `prompt + completion` as one string, and the byte-level
+    pre-tokenizer merges across that boundary (`actions.<plan>`), so training ids would
+    differ from what the model sees at generation. `completion_mask` marks the
+    completion tokens: the loss is on those only.
+    """
+    from datasets import Dataset
+
+    from tracer1.policy.tokenizer import clip_prompt, completion_ids
+
+    input_ids, masks = [], []
+    for prompt, completion in zip(dataset["prompt"], dataset["completion"], strict=True):
+        prompt_ids = tokenizer(clip_prompt(tokenizer, prompt, max_prompt_tokens))["input_ids"]
+        target = completion_ids(tokenizer, completion)
+        input_ids.append(prompt_ids + target)
+        masks.append([0] * len(prompt_ids) + [1] * len(target))
+    lengths = [len(ids) for ids in input_ids]  # read by the length-grouped sampler
+    return Dataset.from_dict(
+        {"input_ids": input_ids, "completion_mask": masks, "length": lengths}
+    )
+
+
+def dataset_hash(dataset: Dataset) -> str:
+    """A content hash of a dataset's rows (column order independent).
+
+    `Dataset._fingerprint` is random for in-memory datasets, so it cannot tell
+    whether a checkpoint was trained on the same data.
+    """
+    digest = hashlib.sha256()
+    digest.update(json.dumps(sorted(dataset.column_names)).encode())
+    for row in dataset:
+        digest.update(json.dumps(row, sort_keys=True, default=str).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+__all__ = [
+    "clip_prompts",
+    "dataset_hash",
+    "tokenize_sft",
+    "window_dataset",
+    "window_records",
+]
