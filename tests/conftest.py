@@ -11,8 +11,13 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
+# The whole pipeline at a tiny budget: a handful of seeds, a 2-layer model, a few steps.
 SMALL_PARAMS = """
-forecast: {history: 2}
+forecast:
+  history: 2
+  variants: {anticipatory: {horizon: 3}, reactive: {horizon: 1}}
+  candidate: anticipatory  # dvc.yaml interpolates these two
+  baseline: reactive
 build_dataset:
   max_steps: 30
   suites:
@@ -22,6 +27,23 @@ build_dataset:
     val: {start: 6, stop: 8}
     test: {start: 8, stop: 10}
 validate_dataset: {}
+tracking: {}
+policy:
+  vocab_size: 320
+  hidden_size: 32
+  num_layers: 2
+  num_heads: 2
+  intermediate_size: 64
+  max_prompt_tokens: 384
+  max_new_tokens: 48
+sft: {max_steps: 8, batch_size: 4, warmup_steps: 0}
+stage1_grpo: {max_steps: 2, batch_size: 4, num_generations: 2, save_steps: 1}
+collect_feedback: {episodes_per_family: 1, max_steps: 3}
+stage2_rft: {max_steps: 2, batch_size: 4, num_generations: 2, save_steps: 1}
+evaluate: {episodes_per_family: 1, max_steps: 3, bootstrap_samples: 50}
+promote:
+  model_name: tracer1-planner  # dvc.yaml lists this key
+  floors: {tooluse: 0.0}
 """
 
 

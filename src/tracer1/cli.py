@@ -1,9 +1,11 @@
 """`tracer1 <stage>`: one subcommand per pipeline stage, the same functions dvc.yaml and the
-Kubeflow components call. Heavy libraries are imported inside the commands so `--help` is fast.
+Kubeflow components call (`tracer1.stages`). Heavy libraries load inside the commands.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,14 +24,32 @@ app = typer.Typer(
 ParamsOpt = Annotated[
     Path, typer.Option("--params", help="params file choosing the stage settings")
 ]
+VariantOpt = Annotated[
+    str | None,
+    typer.Option("--variant", help="planner variant from forecast.variants (default: candidate)"),
+]
 
 
 def _load(path: Path) -> Params:
+    # Outside `make` (which exports these) keep third-party telemetry off: no network here.
+    for key, value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("GX_ANALYTICS_ENABLED", "false"),
+                       ("DVC_NO_ANALYTICS", "1")):
+        os.environ.setdefault(key, value)
     try:
         return load_params(path)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _variant(params: Params, variant: str | None) -> str:
+    name = variant or params.forecast.candidate
+    try:
+        params.forecast.horizon(name)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return name
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -40,17 +60,17 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 @app.command("build-dataset")
 def build_dataset_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
     """Run the scripted experts over the configured suites and seeds → expert trajectories."""
-    from tracer1.data.build import build_dataset
+    from tracer1 import stages
 
-    cfg = _load(params).build_dataset
+    p = _load(params)
     try:
-        metrics = build_dataset(cfg, progress=sys.stderr.isatty())
+        metrics = stages.build_dataset(p, str(params), progress=sys.stderr.isatty())
     except (KeyError, ValueError) as exc:
         raise _fail(f"error: {exc}") from None
     splits = ", ".join(f"{k}={v['episodes']}" for k, v in metrics["splits"].items())
     typer.echo(
         f"build_dataset: expert success {metrics['expert_success_rate']:.1%}; "
-        f"episodes {splits} → {cfg.out_dir}"
+        f"episodes {splits} → {p.build_dataset.out_dir}"
     )
 
 
@@ -65,18 +85,109 @@ def validate_dataset_cmd(
     ] = None,
 ) -> None:
     """Validate a trajectory directory with Great Expectations; exit 1 on any violation."""
-    import dataclasses
+    from tracer1 import stages
+    from tracer1.data.validation import format_summary
 
-    from tracer1.data.validation import format_summary, validate_dataset
-
-    cfg = _load(params).validate_dataset
-    overrides = {"input_dir": str(input_dir)} if input_dir else {}
-    if out_dir:
-        overrides["out_dir"] = str(out_dir)
-    report = validate_dataset(dataclasses.replace(cfg, **overrides))
+    p = _load(params)
+    report = stages.validate_dataset(
+        p, str(params), input_dir=str(input_dir) if input_dir else None,
+        out_dir=str(out_dir) if out_dir else None,
+    )
     typer.echo(format_summary(report), err=not report.success)
     if not report.success:
         raise typer.Exit(1)
+
+
+def _summary(stage: str, variant: str, metrics: dict) -> str:
+    keys = ("final_loss", "final_reward", "steps", "success_rate", "states", "seconds")
+    shown = ", ".join(f"{k}={metrics[k]:.4g}" if isinstance(metrics[k], float) else
+                      f"{k}={metrics[k]}" for k in keys if k in metrics)
+    return f"{stage}@{variant}: {shown}"
+
+
+@app.command("sft")
+def sft_cmd(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
+    """Supervised warm start on forecast windows (completion-only loss)."""
+    from tracer1 import stages
+
+    p = _load(params)
+    v = _variant(p, variant)
+    typer.echo(_summary("sft", v, stages.sft(p, str(params), v)))
+
+
+@app.command("stage1-grpo")
+def stage1_grpo_cmd(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
+    """Stage 1: trajectory-level GRPO against the expert's next T actions (resumable)."""
+    from tracer1 import stages
+
+    p = _load(params)
+    v = _variant(p, variant)
+    typer.echo(_summary("stage1_grpo", v, stages.stage1_grpo(p, str(params), v)))
+
+
+@app.command("collect-feedback")
+def collect_feedback_cmd(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
+    """Run the Stage-1 planner closed-loop; record visited states with expert references."""
+    from tracer1 import stages
+
+    p = _load(params)
+    v = _variant(p, variant)
+    typer.echo(_summary("collect_feedback", v, stages.collect_feedback(p, str(params), v)))
+
+
+@app.command("stage2-rft")
+def stage2_rft_cmd(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
+    """Stage 2: grounded GRPO with binary execution rewards on feedback states."""
+    from tracer1 import stages
+
+    p = _load(params)
+    v = _variant(p, variant)
+    typer.echo(_summary("stage2_rft", v, stages.stage2_rft(p, str(params), v)))
+
+
+@app.command("evaluate")
+def evaluate_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
+    """Closed-loop benchmark on held-out seeds for every policy, plus offline step metrics."""
+    from tracer1 import stages
+    from tracer1.evaluation.report import markdown_table
+
+    p = _load(params)
+    typer.echo(markdown_table(stages.evaluate(p, str(params))))
+
+
+@app.command("promote")
+def promote_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
+    """Eval gate, then the MLflow registry: `challenger` always, `champion` only on a pass."""
+    from tracer1 import stages
+
+    p = _load(params)
+    outcome = stages.promote(p, str(params))
+    typer.echo(_decision_text(outcome.to_json()))
+
+
+def _decision_text(decision: dict) -> str:
+    reg = decision.get("registry") or {}
+    lines = [
+        f"promote: {decision['decision'].upper()} {reg.get('model_name', '')} "
+        f"v{reg.get('version', '?')} "
+        f"(champion: {reg.get('champion_before')} → {reg.get('champion_after')})"
+    ]
+    lines += [f"  {reason}" for reason in decision.get("reasons", [])]
+    return "\n".join(lines)
+
+
+@app.command("report")
+def report_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
+    """Print the last evaluation table and gate decision (what `make run` ends with)."""
+    from tracer1.evaluation.report import markdown_table
+
+    p = _load(params)
+    report_path = Path(p.evaluate.out_dir) / "report.json"
+    decision_path = Path(p.promote.decision_path)
+    if not report_path.is_file() or not decision_path.is_file():
+        raise _fail("no evaluation yet: run `make run` (or `dvc repro`) first")
+    typer.echo(markdown_table(json.loads(report_path.read_text(encoding="utf-8"))))
+    typer.echo(_decision_text(json.loads(decision_path.read_text(encoding="utf-8"))))
 
 
 def main() -> None:  # pragma: no cover - console entry point

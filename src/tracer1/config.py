@@ -204,7 +204,7 @@ class CollectFeedbackConfig:
     """`collect_feedback`: the Stage-1 planner closed-loop in the suites, expert references."""
 
     out_dir: str = "data/feedback/{variant}"
-    metrics_path: str = "reports/feedback/{variant}.json"
+    metrics_path: str = "reports/collect_feedback/{variant}.json"
     split: str = "train"
     """Task seeds come from this split's seed range (never from val/test)."""
     episodes_per_family: int = 30

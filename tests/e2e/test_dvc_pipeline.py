@@ -21,14 +21,14 @@ def digest(path):
 
 def test_repro_validates_then_is_a_no_op_and_round_trips_the_remote(project_copy):
     proj = project_copy
-    first = run(["dvc", "repro"], proj)
+    first = run(["dvc", "repro", "validate_dataset"], proj)
     assert "Running stage 'build_dataset'" in first.stdout
     assert "Running stage 'validate_dataset'" in first.stdout
     result = json.loads((proj / "reports/validation/result.json").read_text())
     assert result["success"] is True
     assert (proj / "reports/validation/docs/index.html").is_file()
 
-    again = run(["dvc", "repro"], proj)
+    again = run(["dvc", "repro", "validate_dataset"], proj)
     assert "Running stage" not in again.stdout, again.stdout
 
     # Versioned expert trajectories: push to the (local-directory) remote, lose them, pull.
@@ -64,3 +64,4 @@ def test_corrupt_trajectories_stop_the_pipeline(project_copy):
     piped = run(["dvc", "repro", "--downstream", "validate_dataset"], proj, check=False)
     assert piped.returncode != 0
     assert not (proj / "downstream.ran").exists()
+    assert not (proj / "models").exists()  # no training on unvalidated data

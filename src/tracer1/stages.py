@@ -1,0 +1,239 @@
+"""The pipeline stages: one function per stage = read inputs, run the core, track, write outputs.
+
+The CLI (`tracer1 <stage>`), `dvc.yaml` and the Kubeflow components all call
+these functions, so no stage logic lives in an orchestrator. Each stage opens
+one MLflow run named like the stage (`sft/anticipatory` for a variant), grouped
+under the pipeline's parent run (`tracer1.tracking.stage_run`).
+
+Output paths that are not in the typed config follow one convention, shared
+with `dvc.yaml`: `reports/<stage>/<variant>.json` (metrics) and
+`reports/<stage>/<variant>_curve.csv` (per-step training curve).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from tracer1.config import Params
+
+REPORTS = Path("reports")
+TRAJECTORIES = "trajectories"  # the MLflow dataset name of the expert trajectories
+
+
+def metrics_path(stage: str, variant: str) -> Path:
+    return REPORTS / stage / f"{variant}.json"
+
+
+def curve_path(stage: str, variant: str) -> Path:
+    return REPORTS / stage / f"{variant}_curve.csv"
+
+
+def model_dir(params: Params, stage: str, variant: str) -> Path:
+    """Where `stage` ("sft", "stage1_grpo", "stage2_rft") writes the `variant` planner."""
+    section = getattr(params, stage)
+    return Path(section.out_dir.format(variant=variant))
+
+
+def _flat_numbers(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Nested metrics → {"a.b": number}, skipping lists and strings (for MLflow)."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat_numbers(value, f"{name}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+def _run(params: Params, params_path: str, stage: str, section: Any, variant: str | None = None):
+    from tracer1.tracking import stage_run
+
+    return stage_run(stage, section, variant=variant, cfg=params.tracking, params_path=params_path)
+
+
+def _log_trajectories(run: Any, params: Params) -> None:
+    from tracer1 import lineage
+
+    run.log_dataset(params.build_dataset.out_dir, TRAJECTORIES, lineage.dvc_out_hash())
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def build_dataset(params: Params, params_path: str, *, progress: bool = False) -> dict[str, Any]:
+    from tracer1.data.build import build_dataset as build
+
+    with _run(params, params_path, "build_dataset", params.build_dataset) as run:
+        metrics = build(params.build_dataset, progress=progress)
+        run.log_metrics(_flat_numbers(metrics))
+        run.log_artifact(params.build_dataset.metrics_path)
+    return metrics
+
+
+def validate_dataset(
+    params: Params, params_path: str, *, input_dir: str | None = None, out_dir: str | None = None
+) -> Any:
+    from tracer1.data.validation import validate_dataset as validate
+
+    overrides = {k: v for k, v in (("input_dir", input_dir), ("out_dir", out_dir)) if v}
+    cfg = dataclasses.replace(params.validate_dataset, **overrides)
+    with _run(params, params_path, "validate_dataset", cfg) as run:
+        report = validate(cfg)
+        run.log_metrics({"success": float(report.success)})
+        for path in report.paths.values():
+            if path and Path(path).is_file():
+                run.log_artifact(path)
+        docs = Path(cfg.out_dir) / "docs"
+        if docs.is_dir():
+            run.log_artifacts(docs, "data_docs")
+    return report
+
+
+# ------------------------------------------------------------------------- training
+
+
+def _write_stage_outputs(stage: str, variant: str, metrics: dict[str, Any]) -> None:
+    from tracer1.io import write_json
+
+    rows = metrics.pop("curve", None) or []
+    _write_curve(curve_path(stage, variant), rows)
+    write_json(metrics_path(stage, variant), metrics)
+
+
+def _write_curve(path: Path, rows: list[dict[str, Any]]) -> None:
+    from tracer1.io import atomic_open
+
+    fields = sorted({k for row in rows for k in row} - {"step"})
+    with atomic_open(path) as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", *fields], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def sft(params: Params, params_path: str, variant: str) -> dict[str, Any]:
+    from tracer1.training.sft import run_sft
+
+    with _run(params, params_path, "sft", params.sft, variant) as run:
+        run.log_params({"policy": dataclasses.asdict(params.policy),
+                        "horizon": params.forecast.horizon(variant)})
+        _log_trajectories(run, params)
+        metrics = run_sft(params, variant, log=run.step_logger())
+        _write_stage_outputs("sft", variant, metrics)
+        run.log_metrics(_flat_numbers(metrics))
+    return metrics
+
+
+def stage1_grpo(params: Params, params_path: str, variant: str) -> dict[str, Any]:
+    from tracer1.training.stage1 import run_stage1
+
+    with _run(params, params_path, "stage1_grpo", params.stage1_grpo, variant) as run:
+        run.log_params({"horizon": params.forecast.horizon(variant)})
+        _log_trajectories(run, params)
+        metrics = run_stage1(params, variant, log=run.step_logger())
+        _write_stage_outputs("stage1_grpo", variant, metrics)
+        run.log_metrics(_flat_numbers(metrics))
+    return metrics
+
+
+def collect_feedback(params: Params, params_path: str, variant: str) -> dict[str, Any]:
+    from tracer1.evaluation.tasks import split_tasks
+    from tracer1.feedback import collect_feedback as collect
+    from tracer1.policy import load_agent
+
+    cfg = params.collect_feedback
+    out_dir = cfg.out_dir.format(variant=variant)
+    metrics_file = cfg.metrics_path.format(variant=variant)
+    with _run(params, params_path, "collect_feedback", cfg, variant) as run:
+        planner = load_agent(model_dir(params, "stage1_grpo", variant))
+        tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family)
+        metrics = collect(planner, tasks, cfg, out_dir, metrics_file)
+        run.log_metrics(_flat_numbers(metrics))
+        run.log_artifact(metrics_file)
+    return metrics
+
+
+def stage2_rft(params: Params, params_path: str, variant: str) -> dict[str, Any]:
+    from tracer1.training.stage2 import run_stage2
+
+    feedback_dir = params.collect_feedback.out_dir.format(variant=variant)
+    with _run(params, params_path, "stage2_rft", params.stage2_rft, variant) as run:
+        run.log_params({"horizon": params.forecast.horizon(variant)})
+        run.log_dataset(feedback_dir, "feedback", None)
+        metrics = run_stage2(params, variant, feedback_dir, log=run.step_logger())
+        _write_stage_outputs("stage2_rft", variant, metrics)
+        run.log_metrics(_flat_numbers(metrics))
+    return metrics
+
+
+# ----------------------------------------------------------------------- evaluation
+
+
+def _curves(params: Params) -> dict[str, list[tuple[int, float]]]:
+    """The candidate's training curves (SFT loss, GRPO rewards) for the report's plot."""
+    variant = params.forecast.candidate
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for stage, column in (("sft", "loss"), ("stage1_grpo", "reward"), ("stage2_rft", "reward")):
+        path = curve_path(stage, variant)
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8") as fh:
+            points = [
+                (int(float(row["step"])), float(row[column]))
+                for row in csv.DictReader(fh)
+                if row.get(column) not in (None, "")
+            ]
+        curves[f"{stage}/{variant} {column}"] = points
+    return curves
+
+
+def evaluate(params: Params, params_path: str) -> dict[str, Any]:
+    from tracer1.data.jsonl import read_episodes
+    from tracer1.evaluation.harness import evaluate_planners, group_by_suite
+    from tracer1.evaluation.report import write_report
+    from tracer1.evaluation.tasks import split_tasks
+    from tracer1.policy import load_agent
+    from tracer1.registry import mlflow_registry
+
+    cfg, fc = params.evaluate, params.forecast
+    cand, base = fc.candidate, fc.baseline
+    planners: dict[str, Any] = {
+        "sft": load_agent(model_dir(params, "sft", cand)),
+        "stage1": load_agent(model_dir(params, "stage1_grpo", cand)),
+        "stage2": load_agent(model_dir(params, "stage2_rft", cand)),
+        "reactive": load_agent(model_dir(params, "stage2_rft", base)),
+    }
+    with _run(params, params_path, "evaluate", cfg) as run:
+        roles: dict[str, str | None] = {
+            "candidate": "stage2", "baseline": "reactive", "champion": None,
+        }
+        champion = mlflow_registry.champion_version(params.promote.model_name)
+        if champion is not None:
+            planners["champion"] = mlflow_registry.load_champion(params.promote.model_name)
+            roles.update(champion="champion", champion_version=champion)
+        tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family)
+        split_file = Path(params.build_dataset.out_dir) / f"{cfg.split}.jsonl"
+        heldout = group_by_suite(read_episodes(split_file))
+        report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles)
+        paths = write_report(report, cfg.out_dir, curves=_curves(params))
+        for name, policy in report["policies"].items():
+            for suite, section in policy["suites"].items():
+                run.log_metrics({f"{name}.{suite}.success_rate": section["success_rate"]})
+        for path in paths.values():
+            run.log_artifact(path)
+    return report
+
+
+def promote(params: Params, params_path: str) -> Any:
+    from tracer1.registry.stage import promote_stage
+
+    return promote_stage(
+        params.promote,
+        params.tracking,
+        report_path=Path(params.evaluate.out_dir) / "report.json",
+        model_dir=model_dir(params, "stage2_rft", params.forecast.candidate),
+        params_path=params_path,
+    )
