@@ -34,10 +34,10 @@ def test_repro_validates_then_is_a_no_op_and_round_trips_the_remote(project_copy
     # Versioned expert trajectories: push to the (local-directory) remote, lose them, pull.
     data = proj / "data/trajectories"
     before = digest(data)
-    run(["dvc", "push"], proj)
+    run(["dvc", "push", "build_dataset"], proj)
     shutil.rmtree(data)
     shutil.rmtree(proj / ".dvc/cache")
-    run(["dvc", "pull"], proj)
+    run(["dvc", "pull", "build_dataset"], proj)
     assert digest(data) == before
 
 
