@@ -31,6 +31,11 @@ VariantOpt = Annotated[
 
 
 def _load(path: Path) -> Params:
+    import logging
+
+    # Stage progress ("resuming from checkpoint-N", "discarding stale checkpoints") is
+    # logged at INFO by the library modules.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # Outside `make` (which exports these) keep third-party telemetry off: no network here.
     for key, value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("GX_ANALYTICS_ENABLED", "false"),
                        ("DVC_NO_ANALYTICS", "1")):
@@ -105,44 +110,31 @@ def _summary(stage: str, variant: str, metrics: dict) -> str:
     return f"{stage}@{variant}: {shown}"
 
 
-@app.command("sft")
-def sft_cmd(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
-    """Supervised warm start on forecast windows (completion-only loss)."""
-    from tracer1 import stages
-
-    p = _load(params)
-    v = _variant(p, variant)
-    typer.echo(_summary("sft", v, stages.sft(p, str(params), v)))
-
-
-@app.command("stage1-grpo")
-def stage1_grpo_cmd(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
-    """Stage 1: trajectory-level GRPO against the expert's next T actions (resumable)."""
-    from tracer1 import stages
-
-    p = _load(params)
-    v = _variant(p, variant)
-    typer.echo(_summary("stage1_grpo", v, stages.stage1_grpo(p, str(params), v)))
+# The per-variant stages share one command shape; a table, not four copies.
+_VARIANT_STAGES = {
+    "sft": "Supervised warm start on forecast windows (completion-only loss).",
+    "stage1_grpo": "Stage 1: trajectory-level GRPO against the expert's next T actions "
+    "(resumable).",
+    "collect_feedback": "Run the Stage-1 planner closed-loop; record visited states with "
+    "expert references.",
+    "stage2_rft": "Stage 2: grounded GRPO with binary execution rewards on feedback states.",
+}
 
 
-@app.command("collect-feedback")
-def collect_feedback_cmd(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
-    """Run the Stage-1 planner closed-loop; record visited states with expert references."""
-    from tracer1 import stages
+def _variant_command(stage: str, help_text: str) -> None:
+    def command(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
+        from tracer1 import stages
 
-    p = _load(params)
-    v = _variant(p, variant)
-    typer.echo(_summary("collect_feedback", v, stages.collect_feedback(p, str(params), v)))
+        p = _load(params)
+        v = _variant(p, variant)
+        typer.echo(_summary(stage, v, getattr(stages, stage)(p, str(params), v)))
+
+    command.__doc__ = help_text
+    app.command(stage.replace("_", "-"))(command)
 
 
-@app.command("stage2-rft")
-def stage2_rft_cmd(params: ParamsOpt = DEFAULT_PARAMS, variant: VariantOpt = None) -> None:
-    """Stage 2: grounded GRPO with binary execution rewards on feedback states."""
-    from tracer1 import stages
-
-    p = _load(params)
-    v = _variant(p, variant)
-    typer.echo(_summary("stage2_rft", v, stages.stage2_rft(p, str(params), v)))
+for _stage, _help in _VARIANT_STAGES.items():
+    _variant_command(_stage, _help)
 
 
 @app.command("evaluate")

@@ -150,7 +150,7 @@ class PolicyConfig:
     intermediate_size: int = 512
     max_prompt_tokens: int = 896
     """Prompts are truncated from the left beyond this (keeps the newest state)."""
-    max_new_tokens: int = 128
+    max_new_tokens: int = 160
     """Generation budget for one forecast."""
     seed: int = 0
 

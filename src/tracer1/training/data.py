@@ -60,8 +60,13 @@ def clip_prompts(dataset: Dataset, tokenizer: Any, max_tokens: int) -> Dataset:
     """The dataset with every `prompt` clipped from the left to `max_tokens` (`clip_prompt`)."""
     from tracer1.policy.tokenizer import clip_prompt
 
-    prompts = [clip_prompt(tokenizer, p, max_tokens) for p in dataset["prompt"]]
-    return dataset.remove_columns("prompt").add_column("prompt", prompts)
+    prompts = list(dataset["prompt"])
+    lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]  # one batched pass
+    clipped = [
+        p if n <= max_tokens else clip_prompt(tokenizer, p, max_tokens)
+        for p, n in zip(prompts, lengths, strict=True)
+    ]
+    return dataset.remove_columns("prompt").add_column("prompt", clipped)
 
 
 def tokenize_sft(dataset: Dataset, tokenizer: Any, max_prompt_tokens: int) -> Dataset:
@@ -74,11 +79,12 @@ def tokenize_sft(dataset: Dataset, tokenizer: Any, max_prompt_tokens: int) -> Da
     """
     from datasets import Dataset
 
-    from tracer1.policy.tokenizer import clip_prompt, completion_ids
+    from tracer1.policy.tokenizer import completion_ids
 
     input_ids, masks = [], []
-    for prompt, completion in zip(dataset["prompt"], dataset["completion"], strict=True):
-        prompt_ids = tokenizer(clip_prompt(tokenizer, prompt, max_prompt_tokens))["input_ids"]
+    prompts = clip_prompts(dataset, tokenizer, max_prompt_tokens)["prompt"]
+    encoded = tokenizer(list(prompts))["input_ids"]
+    for prompt_ids, completion in zip(encoded, dataset["completion"], strict=True):
         target = completion_ids(tokenizer, completion)
         input_ids.append(prompt_ids + target)
         masks.append([0] * len(prompt_ids) + [1] * len(target))
