@@ -70,7 +70,8 @@ def test_flatten_dataclass_section():
     flat = tracking.flatten(PolicyConfig())
     assert flat["lora.r"] == 16
     assert flat["lora.target_modules"] == "q_proj,k_proj,v_proj,o_proj"
-    assert flat["base_model"] is None and flat["max_new_tokens"] == 128
+    assert flat["base_model"] is None
+    assert flat["max_new_tokens"] == PolicyConfig().max_new_tokens
 
 
 def test_flatten_nested_and_empty_mappings():
