@@ -37,16 +37,15 @@ def model_dir(params: Params, stage: str, variant: str) -> Path:
     return Path(section.out_dir.format(variant=variant))
 
 
-def _flat_numbers(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Nested metrics → {"a.b": number}, skipping lists and strings (for MLflow)."""
-    out: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flat_numbers(value, f"{name}."))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            out[name] = float(value)
-    return out
+def _flat_numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    """Nested metrics → {"a.b": number} for MLflow (strings, lists, bools dropped)."""
+    from tracer1.tracking import flatten
+
+    return {
+        k: float(v)
+        for k, v in flatten(metrics).items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def _run(params: Params, params_path: str, stage: str, section: Any, variant: str | None = None):
@@ -98,20 +97,11 @@ def validate_dataset(
 
 def _write_stage_outputs(stage: str, variant: str, metrics: dict[str, Any]) -> None:
     from tracer1.io import write_json
+    from tracer1.training.curve import write_curve
 
     rows = metrics.pop("curve", None) or []
-    _write_curve(curve_path(stage, variant), rows)
+    write_curve(curve_path(stage, variant), rows)
     write_json(metrics_path(stage, variant), metrics)
-
-
-def _write_curve(path: Path, rows: list[dict[str, Any]]) -> None:
-    from tracer1.io import atomic_open
-
-    fields = sorted({k for row in rows for k in row} - {"step"})
-    with atomic_open(path) as fh:
-        writer = csv.DictWriter(fh, fieldnames=["step", *fields], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def sft(params: Params, params_path: str, variant: str) -> dict[str, Any]:
