@@ -228,6 +228,8 @@ class EvaluateConfig:
     out_dir: str = "reports/eval"
     split: str = "test"
     episodes_per_family: int = 30
+    """Tasks per family, the first by seed: run closed-loop, and their expert trajectories
+    scored offline (step metrics)."""
     max_steps: int = 12
     bootstrap_samples: int = 1000
     confidence: float = 0.95

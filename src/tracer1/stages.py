@@ -205,8 +205,10 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
             planners["champion"] = mlflow_registry.load_champion(params.promote.model_name)
             roles.update(champion="champion", champion_version=champion)
         tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family)
+        # Offline step metrics on the expert trajectories of the very tasks run closed-loop.
+        chosen = {task.task_id for suite_tasks in tasks.values() for task in suite_tasks}
         split_file = Path(params.build_dataset.out_dir) / f"{cfg.split}.jsonl"
-        heldout = group_by_suite(read_episodes(split_file))
+        heldout = group_by_suite(read_episodes(split_file), chosen)
         report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles)
         paths = write_report(report, cfg.out_dir, curves=_curves(params))
         for name, policy in report["policies"].items():

@@ -64,6 +64,7 @@ class ToolUseEnv:
         self.history_limit = history_limit
         self.output_chars = output_chars
         self._tools_text = self.toolbox.describe()
+        self._signatures = self.toolbox.signatures()
         self._task: Task | None = None
         self._entries: list[CallRecord] = []
         self._steps = 0
@@ -124,21 +125,25 @@ class ToolUseEnv:
 
     def _observe(self) -> Observation:
         return Observation(text=render_observation(self._tools_text, self._entries,
-                                                   self.history_limit, self.output_chars))
+                                                   self.history_limit, self.output_chars,
+                                                   signatures=self._signatures))
 
 
 def render_observation(tools_text: str, entries: Sequence[CallRecord], history_limit: int,
-                       output_chars: int) -> str:
-    """Tools with signatures, then the last `history_limit` calls numbered from 1.
+                       output_chars: int, *, signatures: str | None = None) -> str:
+    """The tools, then the last `history_limit` calls numbered from 1.
 
-    Failed calls read ``-> error: ...``; the numbering keeps counting past hidden
-    calls so the planner can tell how many calls it has made.
+    Before the first call the observation describes every tool; after it, only
+    their `signatures` (when given) — the descriptions are static, and repeating
+    them in every state was about 45% of the planner's prompt tokens. Failed calls
+    read ``-> error: ...``; the numbering keeps counting past hidden calls so the
+    planner can tell how many calls it has made.
     """
-    lines = ['Tools (call as tool(name="...", args={...}); finish with answer(text="...")):',
-             tools_text]
     if not entries:
-        lines.append("Results: no calls yet.")
-        return "\n".join(lines)
+        return "\n".join([
+            'Tools (call as tool(name="...", args={...}); finish with answer(text="...")):',
+            tools_text, "Results: no calls yet."])
+    lines = [f"Tools: {signatures}" if signatures is not None else tools_text]
     hidden = max(0, len(entries) - history_limit)
     header = f"Results of {len(entries)} call(s)"
     lines.append(header + (f" ({hidden} earlier not shown):" if hidden else ":"))

@@ -53,6 +53,10 @@ class Toolbox:
         """One line per tool: signature and what it does (shown to the planner)."""
         return "\n".join(f"- {spec.signature}: {spec.doc}" for spec in self._tools.values())
 
+    def signatures(self) -> str:
+        """The tools' signatures on one line: the reminder shown once the planner has started."""
+        return "; ".join(spec.signature for spec in self._tools.values())
+
     def call(self, name: Any, args: Any) -> ToolResult:
         """Run tool `name` with `args`; every failure is an ``ok=False`` result."""
         try:

@@ -7,12 +7,16 @@ sees a prompt format at test time that it was not trained on.
 >>> from tracer1.trajectory import Observation
 >>> print(render_prompt("Add 2 and 3.", Observation(text="tools: calculator"),
 ...                     [Tool.of("calculator", {"expression": "2+3"})], horizon=2))
-Task: Add 2 and 3.
 Observation:
 tools: calculator
 Previous actions:
 tool(name="calculator", args={"expression": "2+3"})
+Task: Add 2 and 3.
 Forecast the next 2 actions.
+
+The task comes last, next to the forecast request: prompts over the model's
+budget are clipped from the left (`tracer1.policy.tokenizer.clip_prompt`), which
+then drops the oldest observation text and never the task.
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ def render_prompt(
 ) -> str:
     past = "\n".join(format_action(a) for a in history) if history else "(none)"
     return (
-        f"Task: {instruction}\n"
         f"Observation:\n{render_observation(observation)}\n"
         f"Previous actions:\n{past}\n"
-        f"Forecast the next {horizon} actions.\n"
-    ).rstrip("\n")
+        f"Task: {instruction}\n"
+        f"Forecast the next {horizon} actions."
+    )

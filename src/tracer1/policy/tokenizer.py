@@ -1,9 +1,12 @@
 """The tiny planner's tokenizer: byte-level BPE trained on the training windows.
 
 Byte-level, so any text (a hostile completion, an unseen tool output) encodes
-without `<unk>`; digits are split one by one, so a number reads the same inside
-an observation (`revenue: 8398.3`) and inside the expression the planner copies
-it into (`round(8398.3 / 2722.2, 2)`). Every encoded prompt starts with `<|bos|>`
+without `<unk>`. What the planner must copy tokenizes the same wherever it
+appears: digits are split one by one, so a number reads the same inside an
+observation (`revenue: 8398.3`) and inside the expression the planner copies it
+into (`round(8398.3 / 2722.2, 2)`); whitespace is a token of its own, so a name
+after a space in the task (` Soquiand`) gives the same ids as inside the quotes
+of a call (`"Soquiand"`) — with the usual space-prefixed words it would not. Every encoded prompt starts with `<|bos|>`
 (the post-processor adds it), so SFT, GRPO and inference all see the same ids.
 
 The other half of the contract lives here too: `clip_prompt` (left truncation at a
@@ -35,7 +38,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     The result pads on the left (decoder-only batched generation) and adds `<|bos|>`
     in front of every encoded text.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     if vocab_size < MIN_VOCAB:
@@ -46,6 +49,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     tokenizer = Tokenizer(models.BPE(unk_token=UNK))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
         [
+            pre_tokenizers.Split(Regex(r"\s+"), behavior="isolated"),
             pre_tokenizers.Digits(individual_digits=True),
             pre_tokenizers.ByteLevel(add_prefix_space=False),
         ]

@@ -57,6 +57,14 @@ def test_a_tool_call_is_executed_and_shown(env, task):
     assert "Call 1: tool(name=\"search\"" in obs.text and info["output"] in obs.text
 
 
+def test_after_the_first_call_the_tools_are_listed_by_signature_only(env, task):
+    first = env.reset(task).text
+    call = task.spec["plan"][0]
+    later, *_ = env.step(Tool.of(call["tool"], call["args"]))
+    assert "keyword search in the knowledge base" in first
+    assert "keyword search" not in later.text and "search(query: str)" in later.text
+
+
 def test_hostile_calls_are_error_observations_and_the_episode_goes_on(env, task):
     env.reset(task)
     hostile = [

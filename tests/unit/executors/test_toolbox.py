@@ -25,7 +25,8 @@ def test_tools_and_signatures(box):
     for signature in ("calculator(expression: str)", "convert(value: number, from_unit: str, "
                       "to_unit: str)", "date(op: str, date: str, days?: int, other?: str)",
                       "search(query: str)", "table(name: str, row?: str, column?: str)"):
-        assert signature in text
+        assert signature in text and signature in box.signatures()
+    assert "\n" not in box.signatures() and len(box.signatures()) < len(text) / 3
 
 
 def test_a_good_call(box):

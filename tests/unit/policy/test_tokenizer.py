@@ -53,6 +53,16 @@ def test_digits_are_single_tokens(tok):
     assert [p for p in pieces if p.strip("Ġ").isdigit()] == ["1", "6", "6", "1"]
 
 
+@pytest.mark.parametrize("context", [' of {} until', '"query": "{}"})', "\n{}:", "({})"])
+def test_a_word_has_the_same_ids_in_any_context(context):
+    # Copying a name from the task into a call's quotes must be copying ids: a
+    # space-prefixed word would be a different token from the quoted one.
+    tok = train_tokenizer([f"the city of Soquiand and {w}" for w in ("Soquiand", "x")] * 8, 300)
+    word = tok("Soquiand", add_special_tokens=False)["input_ids"]
+    ids = tok(context.replace("{}", "Soquiand"), add_special_tokens=False)["input_ids"]
+    assert any(ids[i:i + len(word)] == word for i in range(len(ids)))
+
+
 def test_training_is_deterministic(tok):
     again = train_tokenizer(CORPUS, vocab_size=300)
     assert again.get_vocab() == tok.get_vocab()

@@ -24,7 +24,7 @@ from tracer1.executors.world import World, default_world, documents
 MAX_QUERY_CHARS = 200
 MAX_TOKENS = 8
 MAX_TOKEN_CHARS = 40
-MAX_RESULTS = 5
+MAX_RESULTS = 3
 MAX_RESULT_CHARS = 300
 TITLE_WEIGHT = 10.0  # a name in the title outranks the same name mentioned in a body
 _TOKEN = re.compile(r"\w+")
