@@ -6,8 +6,9 @@ appears: digits are split one by one, so a number reads the same inside an
 observation (`revenue: 8398.3`) and inside the expression the planner copies it
 into (`round(8398.3 / 2722.2, 2)`); whitespace is a token of its own, so a name
 after a space in the task (` Soquiand`) gives the same ids as inside the quotes
-of a call (`"Soquiand"`) — with the usual space-prefixed words it would not. Every encoded prompt starts with `<|bos|>`
-(the post-processor adds it), so SFT, GRPO and inference all see the same ids.
+of a call (`"Soquiand"`) — with the usual space-prefixed words it would not.
+Every encoded prompt starts with `<|bos|>` (the post-processor adds it), so SFT,
+GRPO and inference all see the same ids.
 
 The other half of the contract lives here too: `clip_prompt` (left truncation at a
 token boundary, one rule for training and inference) and `completion_ids`

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 
+from tests.integration.registry.reports import report
 from tracer1 import lineage, tracking
 from tracer1.config import PromoteConfig
 from tracer1.policy.base import Planner, PlanRequest
@@ -16,25 +17,6 @@ from tracer1.trajectory import Observation
 pytestmark = pytest.mark.integration
 
 NAME = "tracer1-planner"
-TASKS = [f"tooluse-{i}" for i in range(10)]
-
-
-def suite(successes):
-    rate = sum(successes) / len(successes)
-    return {"success_rate": rate, "ci95": [max(0, rate - 0.2), min(1, rate + 0.2)],
-            "episodes": len(successes), "mean_steps": 4.0, "repetition_rate": 0.0,
-            "invalid_action_rate": 0.0, "per_task": dict(zip(TASKS, successes, strict=True))}
-
-
-def report(candidate, champion=None, champion_version=None):
-    policies = {"stage2": {"suites": {"tooluse": suite(candidate)}},
-                "reactive": {"suites": {"tooluse": suite([0] * 10)}}}
-    roles = {"candidate": "stage2", "baseline": "reactive", "champion": None}
-    if champion is not None:
-        policies["champion"] = {"suites": {"tooluse": suite(champion)}}
-        roles.update(champion="champion", champion_version=champion_version)
-    return {"schema_version": 1, "split": "test", "confidence": 0.95,
-            "policies": policies, "roles": roles}
 
 
 def test_promote_reject_promote(store, workspace, planner_dir, fake_agent, monkeypatch):
