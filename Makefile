@@ -28,7 +28,7 @@ bench: venv
 	python bench/reward_throughput.py --out bench/out/reward_throughput.json
 
 lint: venv
-	ruff check src tests bench
+	ruff check src tests bench components pipelines
 
 clean:
 	rm -rf reports bench/out .pytest_cache

@@ -63,13 +63,38 @@ def _log_trajectories(run: Any, params: Params) -> None:
 # ----------------------------------------------------------------------------- data
 
 
-def build_dataset(params: Params, params_path: str, *, progress: bool = False) -> dict[str, Any]:
+def build_dataset(params: Params, params_path: str, *, progress: bool = False,
+                  dvc_repo: str | None = None, dvc_rev: str | None = None) -> dict[str, Any]:
+    """Build the expert trajectories, or with `dvc_rev` (and `dvc_repo`, a git URL or path)
+    fetch those that revision tracks from the DVC remote; the revision and the data's
+    hash become tags of the run."""
     from tracer1.data.build import build_dataset as build
 
     with _run(params, params_path, "build_dataset", params.build_dataset) as run:
-        metrics = build(params.build_dataset, progress=progress)
+        if dvc_rev:
+            metrics = _fetch_dataset(params, dvc_repo or ".", dvc_rev)
+            run.set_tags({"tracer1.dvc_repo": metrics["dvc_repo"],
+                          "tracer1.dvc_rev": dvc_rev,
+                          "tracer1.data_md5": metrics["data_md5"] or ""})
+        else:
+            metrics = build(params.build_dataset, progress=progress)
         run.log_metrics(_flat_numbers(metrics))
         run.log_artifact(params.build_dataset.metrics_path)
+    return metrics
+
+
+def _fetch_dataset(params: Params, repo: str, rev: str) -> dict[str, Any]:
+    from tracer1.data.fetch import fetch_trajectories
+    from tracer1.io import write_json
+
+    cfg = params.build_dataset
+    fetched = fetch_trajectories(repo, rev, cfg.out_dir)
+    episodes = {p.stem: sum(1 for line in p.open(encoding="utf-8") if line.strip())
+                for p in sorted(Path(cfg.out_dir).glob("*.jsonl"))}
+    metrics = {"source": "dvc", "dvc_repo": repo, "dvc_rev": rev,
+               "data_md5": fetched.data_md5, "splits": {k: {"episodes": n}
+                                                        for k, n in episodes.items()}}
+    write_json(cfg.metrics_path, metrics)
     return metrics
 
 
@@ -217,6 +242,23 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
         for path in paths.values():
             run.log_artifact(path)
     return report
+
+
+def gate(params: Params, params_path: str) -> Any:
+    """The gate alone (no registry write): the `Decision` on the eval report against the
+    registry's current champion. Kubeflow branches on it; `promote` decides again, the same
+    way, before it moves any alias."""
+    from tracer1.registry import mlflow_registry
+    from tracer1.registry.gate import RegistryState, decide
+    from tracer1.registry.stage import read_report
+
+    cfg = params.promote
+    report = read_report(Path(params.evaluate.out_dir) / "report.json")
+    with _run(params, params_path, "gate", cfg) as run:
+        decision = decide(report, cfg, RegistryState(mlflow_registry.champion_version(
+            cfg.model_name)))
+        run.set_tags({"tracer1.decision": decision.decision})
+    return decision
 
 
 def promote(params: Params, params_path: str) -> Any:

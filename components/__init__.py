@@ -1,0 +1,31 @@
+"""Kubeflow components: one per pipeline stage, each a thin wrapper over the package.
+
+Every body calls `tracer1.workspace.run_stage` with its artifacts' paths — the same
+stage function the CLI and `dvc.yaml` run — so no stage logic or default lives here.
+"""
+
+from components.stages import (
+    IMAGE,
+    build_dataset,
+    collect_feedback,
+    evaluate,
+    gate,
+    promote,
+    sft,
+    stage1_grpo,
+    stage2_rft,
+    validate_dataset,
+)
+
+__all__ = [
+    "IMAGE",
+    "build_dataset",
+    "collect_feedback",
+    "evaluate",
+    "gate",
+    "promote",
+    "sft",
+    "stage1_grpo",
+    "stage2_rft",
+    "validate_dataset",
+]

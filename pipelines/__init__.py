@@ -1,0 +1,1 @@
+"""The Kubeflow pipeline: wiring of the stage components, and the compile command."""

@@ -1,0 +1,133 @@
+"""The whole mission as a Kubeflow Pipelines v2 DAG over the stage components.
+
+build_dataset → validate_dataset → per variant: sft → stage1_grpo → collect_feedback →
+stage2_rft → evaluate (every policy, the same tasks) → gate → promote, the last only when
+the gate says "promote". The variants (and which is the candidate and the baseline) come
+from the params file at compile time, so the DAG mirrors `dvc.yaml`'s `foreach`; every
+hyperparameter stays in the params file a run names (`params_file`).
+
+Cluster settings (GPU type and count on the training stages, node selector, toleration,
+CPU/memory requests, retries, the Kubernetes secrets that hold the S3 and MLflow
+settings) are a `Cluster` value, not pipeline parameters.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kfp import dsl, kubernetes
+
+import components as c
+
+REPO = Path(__file__).resolve().parents[1]
+GPU_STAGES = ("sft", "stage1_grpo", "stage2_rft")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where and how the stages run on Kubernetes."""
+
+    accelerator: str = "nvidia.com/gpu"
+    accelerator_count: int = 1
+    gpu_node_selector: tuple[str, str] | None = ("nvidia.com/gpu.present", "true")
+    gpu_toleration: str | None = "nvidia.com/gpu"
+    """Taint key tolerated on GPU nodes (operator Exists, effect NoSchedule)."""
+    cpu_request: str = "2"
+    memory_request: str = "8Gi"
+    gpu_memory_request: str = "32Gi"
+    retries: int = 2
+    """Retries on failure (transient: pre-emption, a lost node); GRPO resumes from its
+    checkpoint only within one pod, so a retried stage starts over."""
+    secrets: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "tracer1-s3": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"),
+        "tracer1-mlflow": ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME",
+                           "MLFLOW_TRACKING_PASSWORD"),
+    })
+    """Kubernetes secret → the keys exported as environment variables of every stage."""
+
+
+def variants(params_file: str | Path = REPO / "params.yaml") -> tuple[list[str], str, str]:
+    """(variant names, candidate, baseline) from a params file."""
+    from tracer1.config import load_params
+
+    forecast = load_params(params_file).forecast
+    return list(forecast.variants), forecast.candidate, forecast.baseline
+
+
+def configure(task: dsl.PipelineTask, stage: str, cluster: Cluster) -> dsl.PipelineTask:
+    """Resources, retries, caching and secrets for one stage's task."""
+    task.set_display_name(stage)
+    task.set_cpu_request(cluster.cpu_request)
+    task.set_retry(cluster.retries)
+    task.set_caching_options(True)
+    for secret, keys in cluster.secrets.items():
+        kubernetes.use_secret_as_env(task, secret_name=secret,
+                                     secret_key_to_env={key: key for key in keys},
+                                     optional=True)
+    if stage.split("@")[0] in GPU_STAGES:
+        task.set_memory_request(cluster.gpu_memory_request)
+        task.set_accelerator_type(cluster.accelerator)
+        task.set_accelerator_limit(cluster.accelerator_count)
+        if cluster.gpu_node_selector:
+            kubernetes.add_node_selector(task, *cluster.gpu_node_selector)
+        if cluster.gpu_toleration:
+            kubernetes.add_toleration(task, key=cluster.gpu_toleration, operator="Exists",
+                                      effect="NoSchedule")
+    else:
+        task.set_memory_request(cluster.memory_request)
+    return task
+
+
+def build_pipeline(params_file: str | Path = REPO / "params.yaml",
+                   cluster: Cluster | None = None):
+    """The pipeline function for the variants named in `params_file`."""
+    names, candidate, baseline = variants(params_file)
+    cluster = cluster or Cluster()
+
+    @dsl.pipeline(name="tracer1", description="TraceR1: expert trajectories → SFT → "
+                  "Stage-1 trajectory GRPO → frozen-tool feedback → Stage-2 grounded RFT → "
+                  "evaluation → eval-gated promotion in the MLflow registry")
+    def tracer1(params_file: str = "/app/params.yaml", data_version: str = "",
+                data_repo: str = ""):
+        """`data_version`: a git revision whose DVC-tracked trajectories are fetched from
+        the DVC remote of `data_repo` (a git URL) instead of being rebuilt."""
+        run = dsl.PIPELINE_JOB_ID_PLACEHOLDER
+        data = configure(c.build_dataset(params_file=params_file, pipeline_id=run,
+                                         data_repo=data_repo, data_version=data_version),
+                         "build_dataset", cluster)
+        trajectories = data.outputs["trajectories"]
+        valid = configure(c.validate_dataset(params_file=params_file, pipeline_id=run,
+                                             trajectories=trajectories),
+                          "validate_dataset", cluster)
+        models = {}
+        for variant in names:
+            common = {"params_file": params_file, "pipeline_id": run, "variant": variant}
+            sft = configure(c.sft(**common, trajectories=trajectories).after(valid),
+                            f"sft@{variant}", cluster)
+            stage1 = configure(c.stage1_grpo(**common, trajectories=trajectories,
+                                             sft_model=sft.outputs["model"]),
+                               f"stage1_grpo@{variant}", cluster)
+            feedback = configure(c.collect_feedback(**common,
+                                                    stage1_model=stage1.outputs["model"]),
+                                 f"collect_feedback@{variant}", cluster)
+            stage2 = configure(c.stage2_rft(**common, stage1_model=stage1.outputs["model"],
+                                            feedback=feedback.outputs["feedback"]),
+                               f"stage2_rft@{variant}", cluster)
+            models[variant] = (sft, stage1, stage2)
+        sft, stage1, stage2 = models[candidate]
+        evaluation = configure(c.evaluate(
+            params_file=params_file, pipeline_id=run, trajectories=trajectories,
+            sft_model=sft.outputs["model"], stage1_model=stage1.outputs["model"],
+            stage2_model=stage2.outputs["model"],
+            reactive_model=models[baseline][2].outputs["model"]), "evaluate", cluster)
+        # The gate decides on every run (never cached: the champion may have moved).
+        decision = configure(c.gate(params_file=params_file, pipeline_id=run,
+                                    report=evaluation.outputs["report"]), "gate", cluster)
+        decision.set_caching_options(False)
+        with dsl.If(decision.output == "promote", name="gate-passed"):
+            promotion = configure(c.promote(params_file=params_file, pipeline_id=run,
+                                            report=evaluation.outputs["report"],
+                                            candidate=stage2.outputs["model"]),
+                                  "promote", cluster)
+            promotion.set_caching_options(False)
+
+    return tracer1

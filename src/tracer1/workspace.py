@@ -1,0 +1,204 @@
+"""Run one stage where an orchestrator hands over inputs and outputs as separate paths.
+
+A Kubeflow component gets each input artifact and each output artifact as its own local
+path; the stages read and write the project layout (`data/trajectories`,
+`models/<variant>/sft`, `reports/eval`, …). `run_stage` bridges the two: it lays the
+inputs out in a scratch project at the paths the params file names, runs the very stage
+function the CLI and `dvc.yaml` run, and moves the stage's outputs to the artifact paths.
+`STAGE_IO` is the one table of what each stage reads and writes; the Kubeflow components
+and their tests are written against it. Nothing here imports kfp.
+
+>>> sorted(STAGE_IO["stage2_rft"].inputs), sorted(STAGE_IO["stage2_rft"].outputs)
+(['feedback', 'model'], ['metrics', 'model'])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tracer1.config import Params, load_params
+
+PathFn = Callable[[Params, str | None], Path]
+
+
+def _candidate(stage: str) -> PathFn:
+    return lambda p, v: _model(p, stage, p.forecast.candidate)
+
+
+def _model(params: Params, stage: str, variant: str) -> Path:
+    from tracer1.stages import model_dir
+
+    return model_dir(params, stage, variant)
+
+
+def _metrics(stage: str) -> PathFn:
+    def where(params: Params, variant: str | None) -> Path:
+        from tracer1.stages import metrics_path
+
+        return metrics_path(stage, variant)
+
+    return where
+
+
+def _trajectories(params: Params, variant: str | None) -> Path:
+    return Path(params.build_dataset.out_dir)
+
+
+TRAJECTORIES: PathFn = _trajectories
+
+
+class StageFailed(RuntimeError):
+    """The stage ran and reported failure (e.g. validation found violations)."""
+
+
+@dataclass(frozen=True)
+class StageIO:
+    """Artifact name → where the stage reads (inputs) or writes (outputs) it."""
+
+    inputs: Mapping[str, PathFn]
+    outputs: Mapping[str, PathFn]
+    per_variant: bool
+
+
+STAGE_IO: dict[str, StageIO] = {
+    "build_dataset": StageIO(
+        {}, {"trajectories": TRAJECTORIES,
+             "metrics": lambda p, v: Path(p.build_dataset.metrics_path)}, False),
+    "validate_dataset": StageIO(
+        {"trajectories": lambda p, v: Path(p.validate_dataset.input_dir)},
+        {"report": lambda p, v: Path(p.validate_dataset.out_dir)}, False),
+    "sft": StageIO(
+        {"trajectories": TRAJECTORIES},
+        {"model": lambda p, v: _model(p, "sft", v), "metrics": _metrics("sft")}, True),
+    "stage1_grpo": StageIO(
+        {"trajectories": TRAJECTORIES, "model": lambda p, v: _model(p, "sft", v)},
+        {"model": lambda p, v: _model(p, "stage1_grpo", v),
+         "metrics": _metrics("stage1_grpo")}, True),
+    "collect_feedback": StageIO(
+        {"model": lambda p, v: _model(p, "stage1_grpo", v)},
+        {"feedback": lambda p, v: Path(p.collect_feedback.out_dir.format(variant=v)),
+         "metrics": lambda p, v: Path(p.collect_feedback.metrics_path.format(variant=v))},
+        True),
+    "stage2_rft": StageIO(
+        {"model": lambda p, v: _model(p, "stage1_grpo", v),
+         "feedback": lambda p, v: Path(p.collect_feedback.out_dir.format(variant=v))},
+        {"model": lambda p, v: _model(p, "stage2_rft", v), "metrics": _metrics("stage2_rft")},
+        True),
+    "evaluate": StageIO(
+        {"trajectories": TRAJECTORIES, "sft": _candidate("sft"),
+         "stage1": _candidate("stage1_grpo"), "stage2": _candidate("stage2_rft"),
+         "reactive": lambda p, v: _model(p, "stage2_rft", p.forecast.baseline)},
+        {"report": lambda p, v: Path(p.evaluate.out_dir)}, False),
+    "gate": StageIO({"report": lambda p, v: Path(p.evaluate.out_dir)}, {}, False),
+    "promote": StageIO(
+        {"report": lambda p, v: Path(p.evaluate.out_dir), "model": _candidate("stage2_rft")},
+        {"decision": lambda p, v: Path(p.promote.decision_path)}, False),
+}
+
+
+def run_stage(
+    stage: str,
+    params_path: str | os.PathLike,
+    inputs: Mapping[str, str | os.PathLike],
+    outputs: Mapping[str, str | os.PathLike],
+    *,
+    variant: str | None = None,
+    pipeline_id: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Any:
+    """Run `stage` with its `inputs` (artifact name → path) in a scratch project; its outputs
+    land at `outputs` (artifact name → path). Returns what the stage function returns.
+
+    The artifact names must be exactly `STAGE_IO[stage]`'s. `pipeline_id` groups the
+    stage's MLflow run under that pipeline's parent run (e.g. the Kubeflow run id);
+    `options` are keyword arguments of the stage function (empty strings, what a
+    pipeline parameter left unset holds, are dropped). A
+    relative SQLite tracking URI is resolved against the current directory first, so the
+    runs do not vanish with the scratch project.
+    """
+    from tracer1 import stages, tracking
+
+    io = _stage_io(stage, variant, inputs, outputs)
+    params_file = Path(params_path).resolve()
+    params = load_params(params_file)
+    if io.per_variant:
+        params.forecast.horizon(variant)  # an unknown variant fails here, with the known ones
+    uri = tracking.resolve_tracking_uri(params.tracking)
+    env = {"MLFLOW_TRACKING_URI": uri}
+    if pipeline_id:
+        env[tracking.PIPELINE_ID_ENV] = pipeline_id
+    with tempfile.TemporaryDirectory(prefix=f"tracer1-{stage}-") as scratch, \
+            _environ(env), _cwd(Path(scratch)):
+        for name, where in io.inputs.items():
+            _copy(Path(inputs[name]), Path(where(params, variant)))
+        fn = getattr(stages, stage)
+        args = (params, str(params_file), variant) if io.per_variant else (params,
+                                                                          str(params_file))
+        result = fn(*args, **{k: v for k, v in (options or {}).items() if v != ""})
+        if getattr(result, "success", True) is False:  # a failed validation stops the run
+            raise StageFailed(f"{stage} failed: {getattr(result, 'error', None) or result}")
+        for name, where in io.outputs.items():
+            _copy(Path(where(params, variant)), Path(outputs[name]))
+    return result
+
+
+def _stage_io(stage: str, variant: str | None, inputs: Mapping[str, Any],
+              outputs: Mapping[str, Any]) -> StageIO:
+    if stage not in STAGE_IO:
+        raise ValueError(f"unknown stage {stage!r} (known: {', '.join(STAGE_IO)})")
+    io = STAGE_IO[stage]
+    for kind, given, wanted in (("inputs", inputs, io.inputs), ("outputs", outputs, io.outputs)):
+        if set(given) != set(wanted):
+            raise ValueError(f"{stage}: {kind} must be {sorted(wanted)}, got {sorted(given)}")
+    if io.per_variant and not variant:
+        raise ValueError(f"{stage} runs per variant: pass variant=")
+    return io
+
+
+def _copy(src: Path, dest: Path) -> None:
+    """Copy a file or a directory tree to `dest` (replacing it), creating parents."""
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: no such file or directory")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_dir():
+        shutil.rmtree(dest)
+    elif dest.exists():
+        dest.unlink()
+    if src.is_dir():
+        shutil.copytree(src, dest)
+    else:
+        shutil.copy2(src, dest)
+
+
+@contextlib.contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@contextlib.contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+__all__ = ["STAGE_IO", "StageFailed", "StageIO", "run_stage"]
