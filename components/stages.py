@@ -17,95 +17,102 @@ IMAGE = os.environ.get("TRACER1_IMAGE", "ghcr.io/tracer1/tracer1:latest")
 
 
 @dsl.component(base_image=IMAGE)
-def build_dataset(params_file: str, pipeline_id: str, data_repo: str, data_version: str,
-                  trajectories: Output[Dataset], metrics: Output[Metrics]):
+def build_dataset(params_file: str, pipeline_id: str, base_model: str, seed: str,
+                  data_repo: str, data_version: str, trajectories: Output[Dataset],
+                  metrics: Output[Metrics]):
     from tracer1.workspace import run_stage
 
     run_stage("build_dataset", params_file, {},
               {"trajectories": trajectories.path, "metrics": metrics.path},
-              pipeline_id=pipeline_id,
+              pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed},
               options={"dvc_repo": data_repo, "dvc_rev": data_version})
 
 
 @dsl.component(base_image=IMAGE)
-def validate_dataset(params_file: str, pipeline_id: str, trajectories: Input[Dataset],
-                     report: Output[HTML]):
+def validate_dataset(params_file: str, pipeline_id: str, base_model: str, seed: str,
+                     trajectories: Input[Dataset], report: Output[HTML]):
     from tracer1.workspace import run_stage
 
     run_stage("validate_dataset", params_file, {"trajectories": trajectories.path},
-              {"report": report.path}, pipeline_id=pipeline_id)
+              {"report": report.path},
+              pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})
 
 
 @dsl.component(base_image=IMAGE)
-def sft(params_file: str, pipeline_id: str, variant: str, trajectories: Input[Dataset],
-        model: Output[Model], metrics: Output[Metrics]):
+def sft(params_file: str, pipeline_id: str, base_model: str, seed: str, variant: str,
+        trajectories: Input[Dataset], model: Output[Model], metrics: Output[Metrics]):
     from tracer1.workspace import run_stage
 
     run_stage("sft", params_file, {"trajectories": trajectories.path},
-              {"model": model.path, "metrics": metrics.path},
-              variant=variant, pipeline_id=pipeline_id)
+              {"model": model.path, "metrics": metrics.path}, variant=variant,
+              pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})
 
 
 @dsl.component(base_image=IMAGE)
-def stage1_grpo(params_file: str, pipeline_id: str, variant: str,
+def stage1_grpo(params_file: str, pipeline_id: str, base_model: str, seed: str, variant: str,
                 trajectories: Input[Dataset], sft_model: Input[Model], model: Output[Model],
                 metrics: Output[Metrics]):
     from tracer1.workspace import run_stage
 
     run_stage("stage1_grpo", params_file,
               {"trajectories": trajectories.path, "model": sft_model.path},
-              {"model": model.path, "metrics": metrics.path},
-              variant=variant, pipeline_id=pipeline_id)
+              {"model": model.path, "metrics": metrics.path}, variant=variant,
+              pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})
 
 
 @dsl.component(base_image=IMAGE)
-def collect_feedback(params_file: str, pipeline_id: str, variant: str,
-                     stage1_model: Input[Model], feedback: Output[Dataset],
+def collect_feedback(params_file: str, pipeline_id: str, base_model: str, seed: str,
+                     variant: str, stage1_model: Input[Model], feedback: Output[Dataset],
                      metrics: Output[Metrics]):
     from tracer1.workspace import run_stage
 
     run_stage("collect_feedback", params_file, {"model": stage1_model.path},
-              {"feedback": feedback.path, "metrics": metrics.path},
-              variant=variant, pipeline_id=pipeline_id)
+              {"feedback": feedback.path, "metrics": metrics.path}, variant=variant,
+              pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})
 
 
 @dsl.component(base_image=IMAGE)
-def stage2_rft(params_file: str, pipeline_id: str, variant: str,
+def stage2_rft(params_file: str, pipeline_id: str, base_model: str, seed: str, variant: str,
                stage1_model: Input[Model], feedback: Input[Dataset], model: Output[Model],
                metrics: Output[Metrics]):
     from tracer1.workspace import run_stage
 
     run_stage("stage2_rft", params_file,
               {"model": stage1_model.path, "feedback": feedback.path},
-              {"model": model.path, "metrics": metrics.path},
-              variant=variant, pipeline_id=pipeline_id)
+              {"model": model.path, "metrics": metrics.path}, variant=variant,
+              pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})
 
 
 @dsl.component(base_image=IMAGE)
-def evaluate(params_file: str, pipeline_id: str, trajectories: Input[Dataset],
-             sft_model: Input[Model], stage1_model: Input[Model], stage2_model: Input[Model],
-             reactive_model: Input[Model], report: Output[Artifact]):
+def evaluate(params_file: str, pipeline_id: str, base_model: str, seed: str,
+             trajectories: Input[Dataset], sft_model: Input[Model], stage1_model: Input[Model],
+             stage2_model: Input[Model], reactive_model: Input[Model],
+             report: Output[Artifact]):
     from tracer1.workspace import run_stage
 
     run_stage("evaluate", params_file,
               {"trajectories": trajectories.path, "sft": sft_model.path,
                "stage1": stage1_model.path, "stage2": stage2_model.path,
                "reactive": reactive_model.path},
-              {"report": report.path}, pipeline_id=pipeline_id)
+              {"report": report.path},
+              pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})
 
 
 @dsl.component(base_image=IMAGE)
-def gate(params_file: str, pipeline_id: str, report: Input[Artifact]) -> str:
+def gate(params_file: str, pipeline_id: str, base_model: str, seed: str,
+         report: Input[Artifact]) -> str:
     from tracer1.workspace import run_stage
 
     return run_stage("gate", params_file, {"report": report.path}, {},
-                     pipeline_id=pipeline_id).decision
+                     pipeline_id=pipeline_id,
+                     run_parameters={"base_model": base_model, "seed": seed}).decision
 
 
 @dsl.component(base_image=IMAGE)
-def promote(params_file: str, pipeline_id: str, report: Input[Artifact],
-            candidate: Input[Model], decision: Output[Artifact]):
+def promote(params_file: str, pipeline_id: str, base_model: str, seed: str,
+            report: Input[Artifact], candidate: Input[Model], decision: Output[Artifact]):
     from tracer1.workspace import run_stage
 
     run_stage("promote", params_file, {"report": report.path, "model": candidate.path},
-              {"decision": decision.path}, pipeline_id=pipeline_id)
+              {"decision": decision.path},
+              pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})

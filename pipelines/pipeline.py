@@ -87,20 +87,22 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
                   "Stage-1 trajectory GRPO → frozen-tool feedback → Stage-2 grounded RFT → "
                   "evaluation → eval-gated promotion in the MLflow registry")
     def tracer1(params_file: str = "/app/params.yaml", data_version: str = "",
-                data_repo: str = ""):
+                data_repo: str = "", base_model: str = "", seed: str = ""):
         """`data_version`: a git revision whose DVC-tracked trajectories are fetched from
-        the DVC remote of `data_repo` (a git URL) instead of being rebuilt."""
+        the DVC remote of `data_repo` (a git URL) instead of being rebuilt; `base_model`
+        (a path or hub id) and `seed` (the training seed) override the params file when
+        set (`tracer1.workspace.RUN_PARAMETERS`)."""
         run = dsl.PIPELINE_JOB_ID_PLACEHOLDER
-        data = configure(c.build_dataset(params_file=params_file, pipeline_id=run,
-                                         data_repo=data_repo, data_version=data_version),
-                         "build_dataset", cluster)
+        run_args = {"params_file": params_file, "pipeline_id": run,
+                    "base_model": base_model, "seed": seed}
+        data = configure(c.build_dataset(**run_args, data_repo=data_repo,
+                                         data_version=data_version), "build_dataset", cluster)
         trajectories = data.outputs["trajectories"]
-        valid = configure(c.validate_dataset(params_file=params_file, pipeline_id=run,
-                                             trajectories=trajectories),
+        valid = configure(c.validate_dataset(**run_args, trajectories=trajectories),
                           "validate_dataset", cluster)
         models = {}
         for variant in names:
-            common = {"params_file": params_file, "pipeline_id": run, "variant": variant}
+            common = {**run_args, "variant": variant}
             sft = configure(c.sft(**common, trajectories=trajectories).after(valid),
                             f"sft@{variant}", cluster)
             stage1 = configure(c.stage1_grpo(**common, trajectories=trajectories,
@@ -115,17 +117,16 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
             models[variant] = (sft, stage1, stage2)
         sft, stage1, stage2 = models[candidate]
         evaluation = configure(c.evaluate(
-            params_file=params_file, pipeline_id=run, trajectories=trajectories,
+            **run_args, trajectories=trajectories,
             sft_model=sft.outputs["model"], stage1_model=stage1.outputs["model"],
             stage2_model=stage2.outputs["model"],
             reactive_model=models[baseline][2].outputs["model"]), "evaluate", cluster)
         # The gate decides on every run (never cached: the champion may have moved).
-        decision = configure(c.gate(params_file=params_file, pipeline_id=run,
-                                    report=evaluation.outputs["report"]), "gate", cluster)
+        decision = configure(c.gate(**run_args, report=evaluation.outputs["report"]),
+                             "gate", cluster)
         decision.set_caching_options(False)
         with dsl.If(decision.output == "promote", name="gate-passed"):
-            promotion = configure(c.promote(params_file=params_file, pipeline_id=run,
-                                            report=evaluation.outputs["report"],
+            promotion = configure(c.promote(**run_args, report=evaluation.outputs["report"],
                                             candidate=stage2.outputs["model"]),
                                   "promote", cluster)
             promotion.set_caching_options(False)

@@ -340,8 +340,14 @@ def from_dict(cls: type, data: dict[str, Any] | None, source: str = "params") ->
         raise ConfigError(f"{source}: {str(exc).lstrip('.')}") from None
 
 
-def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
-    """Read params.yaml into `Params`, checking every key and type."""
+def load_params(path: str | Path = DEFAULT_PARAMS,
+                overrides: dict[str, Any] | None = None) -> Params:
+    """Read params.yaml into `Params`, checking every key and type.
+
+    `overrides` maps dotted keys to values set on top of the file before the checks
+    (``{"policy.base_model": "/models/qwen", "sft.seed": 3}``): how an orchestrator's
+    run-level parameters reach the stages without a second params file.
+    """
     import yaml
 
     path = Path(path)
@@ -353,9 +359,33 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of stage sections")
-    params = from_dict(Params, data, str(path))
-    _check(params, str(path))
+    source = str(path)
+    if overrides:
+        data = _apply_overrides(data or {}, overrides, source)
+        source += f" (with overrides {', '.join(sorted(overrides))})"
+    params = from_dict(Params, data, source)
+    _check(params, source)
     return params
+
+
+def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
+                     ) -> dict[str, Any]:
+    import copy
+
+    out = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = out
+        for i, key in enumerate(parents):
+            child = node.setdefault(key, {})
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                where = ".".join(parents[: i + 1])
+                raise ConfigError(f"{source}: override {dotted}: {where} is not a section")
+            node = child
+        node[leaf] = value
+    return out
 
 
 def _check(params: Params, source: str) -> None:

@@ -54,6 +54,15 @@ def _trajectories(params: Params, variant: str | None) -> Path:
 TRAJECTORIES: PathFn = _trajectories
 
 
+RUN_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "base_model": ("policy.base_model",),
+    "seed": ("policy.seed", "sft.seed", "stage1_grpo.seed", "stage2_rft.seed"),
+}
+"""Run-level settings an orchestrator may set per run → the params keys they override.
+`seed` is the training seed: model init, data order and sampling; never the task seeds
+of the splits, so runs with different seeds are scored on the same held-out tasks."""
+
+
 class StageFailed(RuntimeError):
     """The stage ran and reported failure (e.g. validation found violations)."""
 
@@ -112,6 +121,7 @@ def run_stage(
     variant: str | None = None,
     pipeline_id: str | None = None,
     options: Mapping[str, Any] | None = None,
+    run_parameters: Mapping[str, str] | None = None,
 ) -> Any:
     """Run `stage` with its `inputs` (artifact name → path) in a scratch project; its outputs
     land at `outputs` (artifact name → path). Returns what the stage function returns.
@@ -119,7 +129,9 @@ def run_stage(
     The artifact names must be exactly `STAGE_IO[stage]`'s. `pipeline_id` groups the
     stage's MLflow run under that pipeline's parent run (e.g. the Kubeflow run id);
     `options` are keyword arguments of the stage function (empty strings, what a
-    pipeline parameter left unset holds, are dropped). A
+    pipeline parameter left unset holds, are dropped); `run_parameters` are the run-level
+    settings of `RUN_PARAMETERS` as YAML-scalar strings (``{"seed": "3"}``; empty ones
+    dropped), applied on top of the params file. A
     relative SQLite tracking URI is resolved against the current directory first, so the
     runs do not vanish with the scratch project.
     """
@@ -127,7 +139,7 @@ def run_stage(
 
     io = _stage_io(stage, variant, inputs, outputs)
     params_file = Path(params_path).resolve()
-    params = load_params(params_file)
+    params = load_params(params_file, _overrides(run_parameters or {}))
     if io.per_variant:
         params.forecast.horizon(variant)  # an unknown variant fails here, with the known ones
     uri = tracking.resolve_tracking_uri(params.tracking)
@@ -147,6 +159,18 @@ def run_stage(
         for name, where in io.outputs.items():
             _copy(Path(where(params, variant)), Path(outputs[name]))
     return result
+
+
+def _overrides(run_parameters: Mapping[str, str]) -> dict[str, Any]:
+    import yaml
+
+    unknown = set(run_parameters) - set(RUN_PARAMETERS)
+    if unknown:
+        raise ValueError(f"unknown run parameters {sorted(unknown)} "
+                         f"(known: {', '.join(RUN_PARAMETERS)})")
+    return {key: yaml.safe_load(value)
+            for name, value in run_parameters.items() if value != ""
+            for key in RUN_PARAMETERS[name]}
 
 
 def _stage_io(stage: str, variant: str | None, inputs: Mapping[str, Any],
@@ -201,4 +225,4 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-__all__ = ["STAGE_IO", "StageFailed", "StageIO", "run_stage"]
+__all__ = ["RUN_PARAMETERS", "STAGE_IO", "StageFailed", "StageIO", "run_stage"]

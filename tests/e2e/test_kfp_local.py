@@ -26,7 +26,7 @@ def test_pipeline_runs_end_to_end_with_kfp_local(tmp_path, monkeypatch):
                pipeline_root=str(tmp_path / "kfp-root"), raise_on_error=True)
 
     pipeline = build_pipeline(params)
-    pipeline(params_file=str(params))
+    pipeline(params_file=str(params), seed="7")  # a run-level training seed
 
     root = tmp_path / "kfp-root"
     cards = sorted(root.rglob("tracer1.json"))
@@ -50,6 +50,8 @@ def test_pipeline_runs_end_to_end_with_kfp_local(tmp_path, monkeypatch):
     names = {r.info.run_name for r in runs}
     assert {"build_dataset", "sft/anticipatory", "stage2_rft/reactive", "evaluate", "gate",
             "promote"} <= names, names
+    sft_run = next(r for r in runs if r.info.run_name == "sft/anticipatory")
+    assert sft_run.data.params["seed"] == "7"  # the run parameter reached the stage
     parents = {r.data.tags.get("mlflow.parentRunId") for r in runs
                if not r.info.run_name.startswith("pipeline")}
     assert len(parents) == 1 and None not in parents

@@ -57,3 +57,18 @@ def test_nested_suites_and_tuples():
     cfg = from_dict(BuildDatasetConfig, {"suites": {"tooluse": {"families": ["a", "b"]}}})
     assert cfg.suites["tooluse"].families == ("a", "b")
     assert cfg.suites["tooluse"].difficulties == (1, 2, 3)
+
+
+def test_overrides_apply_on_top_of_the_file_and_are_checked(tmp_path):
+    path = write(tmp_path, "sft: {max_steps: 5}\npolicy: {seed: 1}\n")
+    params = load_params(path, {"policy.seed": 7, "policy.base_model": "/models/base",
+                                "stage1_grpo.seed": 7})
+    assert (params.policy.seed, params.policy.base_model, params.stage1_grpo.seed) == (
+        7, "/models/base", 7)
+    assert params.sft.max_steps == 5 and load_params(path).policy.seed == 1  # file untouched
+    with pytest.raises(ConfigError, match=r"with overrides sft\.sed.*sft\.sed: unknown field"):
+        load_params(path, {"sft.sed": 3})
+    with pytest.raises(ConfigError, match=r"policy\.seed: expected int"):
+        load_params(path, {"policy.seed": "seven"})
+    with pytest.raises(ConfigError, match=r"override sft\.max_steps\.x: sft\.max_steps is not"):
+        load_params(path, {"sft.max_steps.x": 1})

@@ -73,7 +73,7 @@ def test_promotion_only_behind_a_passing_gate_and_retries_everywhere(spec):
 
 def test_run_level_parameters_are_not_hyperparameters(spec):
     inputs = spec["root"]["inputDefinitions"]["parameters"]
-    assert set(inputs) == {"params_file", "data_version", "data_repo"}
+    assert set(inputs) == {"params_file", "data_version", "data_repo", "base_model", "seed"}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -96,4 +96,6 @@ def test_run_stage_checks_its_contract(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing"):
         run_stage("validate_dataset", params, {"trajectories": tmp_path / "missing"},
                   {"report": tmp_path / "out"})
+    with pytest.raises(ValueError, match="unknown run parameters"):
+        run_stage("gate", params, {"report": tmp_path}, {}, run_parameters={"lr": "1"})
     assert set(STAGE_IO) == set(STAGES)
