@@ -248,15 +248,12 @@ def gate(params: Params, params_path: str) -> Any:
     """The gate alone (no registry write): the `Decision` on the eval report against the
     registry's current champion. Kubeflow branches on it; `promote` decides again, the same
     way, before it moves any alias."""
-    from tracer1.registry import mlflow_registry
-    from tracer1.registry.gate import RegistryState, decide
-    from tracer1.registry.stage import read_report
+    from tracer1.registry.stage import gate_decision, read_report
 
     cfg = params.promote
     report = read_report(Path(params.evaluate.out_dir) / "report.json")
     with _run(params, params_path, "gate", cfg) as run:
-        decision = decide(report, cfg, RegistryState(mlflow_registry.champion_version(
-            cfg.model_name)))
+        decision = gate_decision(report, cfg)
         run.set_tags({"tracer1.decision": decision.decision})
     return decision
 

@@ -46,6 +46,13 @@ def read_report(path: str | os.PathLike) -> Any:
         return None
 
 
+def gate_decision(report: dict[str, Any], cfg: PromoteConfig) -> Decision:
+    """The gate on `report` against the registry's current champion (read, never written)."""
+    from tracer1.registry import mlflow_registry
+
+    return decide(report, cfg, RegistryState(mlflow_registry.champion_version(cfg.model_name)))
+
+
 def promote_stage(
     cfg: PromoteConfig,
     tracking: TrackingConfig,
@@ -63,8 +70,7 @@ def promote_stage(
         raise FileNotFoundError(f"{model_dir}: not a planner directory (no tracer1.json)")
     report = read_report(report_path)
     with stage_run("promote", cfg, cfg=tracking, params_path=params_path) as run:
-        registry = RegistryState(mlflow_registry.champion_version(cfg.model_name))
-        decision = decide(report, cfg, registry)
+        decision = gate_decision(report, cfg)
         result = mlflow_registry.promote(
             model_dir, decision, cfg, lineage.lineage_tags(params_path=params_path),
             run_id=run.run_id,
