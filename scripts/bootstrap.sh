@@ -5,6 +5,7 @@
 # DEPS_ONLY=1 installs the locked dependencies without the project (the image's cached
 # layer, built before the source is copied in). TORCH_INDEX_URL picks torch's wheel index
 # (the image's CPU default: https://download.pytorch.org/whl/cpu; a CUDA one for GPU nodes).
+# WITH_BROWSER=0 skips the browser check (images for the training stages only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -12,6 +13,26 @@ PYTHON=${PYTHON:-python3}
 EDITABLE=${EDITABLE:-1}
 DEPS_ONLY=${DEPS_ONLY:-0}
 TORCH_INDEX_URL=${TORCH_INDEX_URL:-}
+WITH_BROWSER=${WITH_BROWSER:-1}
+
+# The MiniWoB suite drives Debian's chromium + chromium-driver: installed here when
+# running as root, otherwise a clear stop saying what to install.
+have_browser() {
+  [[ -n "${MINIWOB_CHROME_BINARY:-}" ]] || { command -v chromium && command -v chromedriver; } >/dev/null 2>&1
+}
+if [[ "$WITH_BROWSER" == 1 ]] && ! have_browser; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing chromium and chromium-driver (apt-get)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver >/dev/null
+  else
+    echo "bootstrap: the MiniWoB suite needs Chromium and ChromeDriver. Install them" \
+      "(Debian: sudo apt-get install -y chromium chromium-driver), or set" \
+      "MINIWOB_CHROME_BINARY and MINIWOB_CHROMEDRIVER; WITH_BROWSER=0 skips this check." >&2
+    exit 1
+  fi
+fi
 
 # Re-install only when the inputs change: the stamp holds a hash of them.
 want=$( (cat requirements.lock pyproject.toml scripts/bootstrap.sh; echo "$DEPS_ONLY") \

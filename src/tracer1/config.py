@@ -66,6 +66,9 @@ class SuiteConfig:
     """Difficulty levels, assigned round-robin over seeds."""
     episodes_per_family: int | None = None
     """Cap on episodes per family and split (None: one per seed)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the suite's constructor, for every stage that runs the suite
+    (miniwob: `workers` browsers, `max_steps`, `executor` — see the suite's docstring)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,21 @@ class BuildDatasetConfig:
     """Episode step budget for the expert."""
     keep_failed: bool = False
     """Keep episodes the expert failed (they are never used as references)."""
+    screenshots: bool = True
+    """Save a PNG per step for suites that render a screen (`screenshots/` beside the
+    split files; the step's observation names it), for screenshot-conditioned policies."""
+
+    def make_suites(self) -> dict[str, Any]:
+        """Every configured suite by name, built with its `options`."""
+        from tracer1.envs.base import get_suite
+
+        suites = {}
+        for name, suite_cfg in sorted(self.suites.items()):
+            try:
+                suites[name] = get_suite(name, **suite_cfg.options)
+            except TypeError as exc:
+                raise ConfigError(f"build_dataset.suites.{name}.options: {exc}") from None
+        return suites
 
 
 @dataclass(frozen=True)

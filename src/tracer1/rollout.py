@@ -18,8 +18,8 @@ Decisions that the metrics depend on:
 * A step *repeats* when its executed action is the same (`rewards.same_action`)
   as an earlier executed action of the episode: the click/tool-call loop that
   the Stage-1 repetition penalty fights.
-* Success mirrors `build_dataset`: the episode ended on `answer()`/`done()` with
-  a positive environment reward.
+* Success mirrors `build_dataset`: the episode ended with a positive environment
+  reward (tool use: a correct `answer()`; a GUI page: the page's own check).
 
 >>> from tracer1.envs import get_suite
 >>> from tracer1.actions import Answer, format_plan
@@ -39,8 +39,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracer1.actions import Action, Answer, Done, Parsed, parse_plan
-from tracer1.envs.base import Environment, Expert, Suite, restore
+from tracer1.actions import Action, Parsed, parse_plan
+from tracer1.envs.base import Environment, Expert, Suite, restore, suite_trait
 from tracer1.policy.base import Planner, PlanRequest
 from tracer1.rewards.similarity import same_action
 from tracer1.trajectory import Observation, Step, Task
@@ -139,7 +139,7 @@ class _Live:
             self.history.append(Step(len(self.history), self.observation, action,
                                      executed=dict(info), reward=reward))
             self.observation, self.done = next_obs, bool(done)
-            self.success = self.done and reward > 0 and isinstance(action, Answer | Done)
+            self.success = self.done and reward > 0
         self.states.append(StateRecord(
             index=len(self.states), request=request, forecast=text, parsed=parsed,
             executed=executed, reward=reward, done=self.done, repeated=repeated,
@@ -203,7 +203,8 @@ def run_episodes(
 ) -> list[EpisodeTrace]:
     """Run `planner` closed-loop on every task; one trace per task, in the order of `tasks`.
 
-    Episodes run in lockstep groups of at most `batch_size` (all at once when None):
+    Episodes run in lockstep groups of at most `batch_size` (when None: the suite's
+    `max_parallel`, else all at once):
     one `planner.plan` call per step of a group, over the group's still-running
     episodes. With `expert`, every state also records the expert's action and what
     it executes from there (replayed in a scratch environment, the real one is not
@@ -211,6 +212,8 @@ def run_episodes(
     """
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    # A suite that holds a browser per live episode bounds the group size.
+    batch_size = batch_size or suite_trait(suite, "max_parallel")
     traces: list[EpisodeTrace] = []
     for group in _chunks(tasks, batch_size):
         lives: list[_Live] = []

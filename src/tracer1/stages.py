@@ -12,8 +12,10 @@ with `dvc.yaml`: `reports/<stage>/<variant>.json` (metrics) and
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +156,19 @@ def stage1_grpo(params: Params, params_path: str, variant: str) -> dict[str, Any
     return metrics
 
 
+@contextlib.contextmanager
+def _suites(params: Params) -> Iterator[dict[str, Any]]:
+    """The configured suites for one stage; closed (browsers and all) when it ends."""
+    from tracer1.envs.base import close_suite
+
+    suites = params.build_dataset.make_suites()
+    try:
+        yield suites
+    finally:
+        for suite in suites.values():
+            close_suite(suite)
+
+
 def collect_feedback(params: Params, params_path: str, variant: str) -> dict[str, Any]:
     from tracer1.evaluation.tasks import split_tasks
     from tracer1.feedback import collect_feedback as collect
@@ -164,8 +179,9 @@ def collect_feedback(params: Params, params_path: str, variant: str) -> dict[str
     metrics_file = cfg.metrics_path.format(variant=variant)
     with _run(params, params_path, "collect_feedback", cfg, variant) as run:
         planner = load_agent(model_dir(params, "stage1_grpo", variant))
-        tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family)
-        metrics = collect(planner, tasks, cfg, out_dir, metrics_file)
+        with _suites(params) as suites:
+            tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family, suites)
+            metrics = collect(planner, tasks, cfg, out_dir, metrics_file, suites=suites)
         run.log_metrics(_flat_numbers(metrics))
         run.log_artifact(metrics_file)
     return metrics
@@ -229,12 +245,13 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
         if champion is not None:
             planners["champion"] = mlflow_registry.load_champion(params.promote.model_name)
             roles.update(champion="champion", champion_version=champion)
-        tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family)
-        # Offline step metrics on the expert trajectories of the very tasks run closed-loop.
-        chosen = {task.task_id for suite_tasks in tasks.values() for task in suite_tasks}
-        split_file = Path(params.build_dataset.out_dir) / f"{cfg.split}.jsonl"
-        heldout = group_by_suite(read_episodes(split_file), chosen)
-        report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles)
+        with _suites(params) as suites:
+            tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family, suites)
+            # Offline step metrics on the expert trajectories of the very tasks run closed-loop.
+            chosen = {task.task_id for suite_tasks in tasks.values() for task in suite_tasks}
+            split_file = Path(params.build_dataset.out_dir) / f"{cfg.split}.jsonl"
+            heldout = group_by_suite(read_episodes(split_file), chosen)
+            report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles, suites=suites)
         paths = write_report(report, cfg.out_dir, curves=_curves(params))
         for name, policy in report["policies"].items():
             for suite, section in policy["suites"].items():

@@ -148,7 +148,7 @@ def _box_inverted(recs):
     [
         (_non_contiguous, "steps", "expect_column_pair_values_to_be_equal", "step", "train", 2),
         (_duplicate_step, "steps", "expect_compound_columns_to_be_unique", None, "train", 2),
-        (_no_terminal, "episodes", "expect_column_values_to_be_in_set", "last_verb", "train", 3),
+        (_no_terminal, "episodes", "expect_column_values_to_be_in_set", "ends_ok", "train", 3),
         (_set("val", 0, ["instruction"], ""), "episodes",
          "expect_column_value_lengths_to_be_between", "instruction", "val", 1),
         (_seed_in_two_splits, "episodes", "expect_column_values_to_be_in_set", "seed_splits",

@@ -3,42 +3,62 @@
 One pure-ish function per concern: `expert_episode` rolls one task out,
 `build_dataset` loops over the configured suites/families/seeds and writes
 `{split}.jsonl` atomically (the whole directory is swapped in at the end, so a
-killed run never leaves a half-written dataset) plus a metrics JSON.
+killed run never leaves a half-written dataset) plus a metrics JSON. Suites that
+render a screen (MiniWoB) also leave one PNG per step under
+``screenshots/<episode_id>/<step>.png``; the step's observation names it.
 
-Deterministic: the same config yields byte-identical files.
+Deterministic: the same config yields the same episodes (screenshots are PNGs of
+the same pages; their bytes may differ across Chromium builds).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracer1.actions import Answer, Done
 from tracer1.config import BuildDatasetConfig
-from tracer1.envs.base import Suite, get_suite
+from tracer1.envs.base import Suite, close_suite, get_suite, suite_trait
 from tracer1.io import atomic_dir, write_json, write_jsonl
-from tracer1.trajectory import Episode, Step, Task, episode_to_json
+from tracer1.trajectory import Episode, Observation, Step, Task, episode_to_json
+
+SCREENSHOTS = "screenshots"
 
 
-def expert_episode(suite: Suite, task: Task, split: str, max_steps: int, env=None) -> Episode:
-    """Let the expert act in a fresh episode of `task` until it ends or runs out of steps."""
+def screenshot_path(episode_id: str, index: int) -> str:
+    """Where a step's screenshot lives, relative to the trajectory directory."""
+    return f"{SCREENSHOTS}/{episode_id}/{index}.png"
+
+
+def expert_episode(suite: Suite, task: Task, split: str, max_steps: int, env=None,
+                   screenshot_root: Path | None = None) -> Episode:
+    """Let the expert act in a fresh episode of `task` until it ends or runs out of steps.
+
+    Success: the episode ended with a positive reward (tool use: a correct answer; a GUI
+    page: the page's own success check). With `screenshot_root` and an environment that
+    renders (`screenshot()`), each step's screen is saved there before its action.
+    """
     own_env = env is None
     env = env or suite.make_env()
     expert = suite.expert()
+    capture = screenshot_root is not None and callable(getattr(env, "screenshot", None))
     try:
         obs = env.reset(task)
         steps: list[Step] = []
         success = False
         for index in range(max_steps):
+            if capture:
+                obs = _save_screenshot(env, obs, screenshot_root, task.task_id, index)
             action = expert.act(task, obs, steps)
             next_obs, reward, done, info = env.step(action)
             steps.append(Step(index, obs, action, executed=dict(info), reward=float(reward)))
             obs = next_obs
             if done:
-                success = reward > 0 and isinstance(action, Answer | Done)
+                success = reward > 0
                 break
     finally:
         if own_env:
@@ -56,6 +76,15 @@ def expert_episode(suite: Suite, task: Task, split: str, max_steps: int, env=Non
     )
 
 
+def _save_screenshot(env, obs: Observation, root: Path, episode_id: str,
+                     index: int) -> Observation:
+    relative = screenshot_path(episode_id, index)
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(env.screenshot())
+    return dataclasses.replace(obs, screenshot=relative)
+
+
 @dataclass(frozen=True)
 class _Job:
     suite: str
@@ -65,10 +94,10 @@ class _Job:
     difficulty: int
 
 
-def plan_jobs(cfg: BuildDatasetConfig) -> Iterator[_Job]:
+def plan_jobs(cfg: BuildDatasetConfig, suites: dict[str, Suite] | None = None) -> Iterator[_Job]:
     """Every (suite, family, split, seed) to roll out, in a fixed order."""
     for suite_name, suite_cfg in sorted(cfg.suites.items()):
-        suite = get_suite(suite_name)
+        suite = (suites or {}).get(suite_name) or get_suite(suite_name)
         families = suite_cfg.families or tuple(suite.families())
         unknown = sorted(set(families) - set(suite.families()))
         if unknown:
@@ -84,18 +113,29 @@ def plan_jobs(cfg: BuildDatasetConfig) -> Iterator[_Job]:
 
 
 def iter_tasks(
-    cfg: BuildDatasetConfig, dropped: dict[str, int] | None = None
+    cfg: BuildDatasetConfig, dropped: dict[str, int] | None = None, *,
+    suites: dict[str, Suite] | None = None, split: str | None = None,
 ) -> Iterator[tuple[_Job, Task]]:
     """Every planned task, in job order, minus questions an earlier split already asked.
 
     Small question pools can repeat an instruction under another seed; a question
     belongs to the first split that asks it, so held-out splits never leak. Every
     consumer of a split's tasks (build, feedback, evaluation) goes through here.
+    Where the suite's instructions do not identify tasks (`unique_instructions`
+    False: GUI pages), splits are kept apart by seed alone, and with `split` only that
+    split's tasks are made (a MiniWoB task costs a page load to make).
     """
-    suites: dict[str, Suite] = {name: get_suite(name) for name in cfg.suites}
+    suites = suites or cfg.make_suites()
     first_split: dict[tuple[str, str], str] = {}
-    for job in plan_jobs(cfg):
-        task = suites[job.suite].make_task(job.family, job.seed, job.difficulty)
+    for job in plan_jobs(cfg, suites):
+        suite = suites[job.suite]
+        unique = suite_trait(suite, "unique_instructions")
+        if not unique and split is not None and job.split != split:
+            continue
+        task = suite.make_task(job.family, job.seed, job.difficulty)
+        if not unique:
+            yield job, task
+            continue
         if first_split.setdefault((task.suite, task.instruction), job.split) != job.split:
             if dropped is not None:
                 dropped[job.split] = dropped.get(job.split, 0) + 1
@@ -108,25 +148,32 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False) -> dict[st
     from tqdm import tqdm
 
     dropped: dict[str, int] = {}
-    jobs = list(iter_tasks(cfg, dropped))
-    suites: dict[str, Suite] = {name: get_suite(name) for name in cfg.suites}
-    envs = {name: suite.make_env() for name, suite in suites.items()}
+    suites = cfg.make_suites()
     by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
     stats: dict[tuple[str, str], list[Episode]] = defaultdict(list)
     try:
-        for job, task in tqdm(jobs, desc="build_dataset", unit="ep", disable=not progress):
-            suite = suites[job.suite]
-            episode = expert_episode(suite, task, job.split, cfg.max_steps, env=envs[job.suite])
-            stats[(job.suite, job.family)].append(episode)
-            if episode.success or cfg.keep_failed:
-                by_split[job.split].append(episode_to_json(episode))
+        jobs = list(iter_tasks(cfg, dropped, suites=suites))
+        envs = {name: suite.make_env() for name, suite in suites.items()}
+        with atomic_dir(cfg.out_dir) as tmp:
+            root = Path(tmp) if cfg.screenshots else None
+            try:
+                for job, task in tqdm(jobs, desc="build_dataset", unit="ep",
+                                      disable=not progress):
+                    episode = expert_episode(suites[job.suite], task, job.split, cfg.max_steps,
+                                             env=envs[job.suite], screenshot_root=root)
+                    stats[(job.suite, job.family)].append(episode)
+                    if episode.success or cfg.keep_failed:
+                        by_split[job.split].append(episode_to_json(episode))
+                    elif root is not None:  # a dropped episode keeps no screenshots
+                        shutil.rmtree(root / SCREENSHOTS / task.task_id, ignore_errors=True)
+            finally:
+                for env in envs.values():
+                    env.close()
+            for split, _ in cfg.seeds.items():
+                write_jsonl(Path(tmp) / f"{split}.jsonl", by_split[split])
     finally:
-        for env in envs.values():
-            env.close()
-
-    with atomic_dir(cfg.out_dir) as tmp:
-        for split, _ in cfg.seeds.items():
-            write_jsonl(Path(tmp) / f"{split}.jsonl", by_split[split])
+        for suite in suites.values():
+            close_suite(suite)
     metrics = _metrics(stats, by_split)
     metrics["dropped_cross_split_duplicates"] = dict(sorted(dropped.items()))
     write_json(cfg.metrics_path, metrics)

@@ -42,6 +42,18 @@ class Expert(Protocol):
 
 @runtime_checkable
 class Suite(Protocol):
+    """A task generator, an environment factory and an expert.
+
+    Optional attributes, read with `suite_trait` (defaults in `SUITE_TRAITS`):
+    `unique_instructions` — an instruction identifies a task, so the same instruction
+    in two splits leaks (question pools); False where the same instruction under
+    another seed is a different task (GUI pages). `terminal_verbs` — the verbs an
+    expert episode must end with (None: any, the page ends the episode itself).
+    `max_parallel` — how many episodes may be live at once (None: no limit; a GUI suite
+    holds a browser per live episode).
+    `close()` — frees what the suite holds (browsers).
+    """
+
     name: str
 
     def families(self) -> Sequence[str]: ...
@@ -54,6 +66,25 @@ class Suite(Protocol):
 
 
 _SUITES: dict[str, Callable[..., Suite]] = {}
+SUITE_TRAITS: dict[str, Any] = {
+    "unique_instructions": True, "terminal_verbs": None, "max_parallel": None,
+}
+
+
+def suite_trait(suite: Suite | str, trait: str) -> Any:
+    """A suite's optional attribute (see `Suite`), by suite object or registered name."""
+    if isinstance(suite, str):
+        import tracer1.envs  # noqa: F401
+
+        suite = _SUITES.get(suite)
+    return getattr(suite, trait, SUITE_TRAITS[trait])
+
+
+def close_suite(suite: Suite) -> None:
+    """Free what a suite holds, when it holds anything (browsers)."""
+    close = getattr(suite, "close", None)
+    if callable(close):
+        close()
 
 
 def register_suite(name: str) -> Callable[[Callable[..., Suite]], Callable[..., Suite]]:

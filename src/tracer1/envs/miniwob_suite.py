@@ -19,12 +19,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracer1.envs.base import register_suite
-from tracer1.envs.browser_pool import BrowserPool
+from tracer1.envs.browser_pool import BrowserPool, default_pool_size
 from tracer1.envs.miniwob import MAX_STEPS, MiniWoBEnv, read_utterance, start_episode
 from tracer1.experts.miniwob import MiniWoBExpert, expert_families
 from tracer1.trajectory import Task
 
 SUITE = "miniwob"
+# Difficulty by the expert's horizon: 1-2 steps, 3-6 steps, and the long-horizon page
+# (book-flight, ~16 steps) that evaluation reports separately as the hardest level.
+DIFFICULTY = {
+    "click-button": 1, "click-tab-2": 1,
+    "click-checkboxes": 2, "enter-text": 2, "login-user": 2, "use-autocomplete": 2,
+    "search-engine": 2, "email-inbox": 2, "social-media": 2,
+    "book-flight": 3,
+}
+EPISODES_IN_FLIGHT = 8
 
 
 def task_id(family: str, seed: int) -> str:
@@ -39,10 +48,21 @@ class MiniWoBSuite:
     unique_instructions = False
 
     def __init__(self, workers: int | None = None, max_steps: int = MAX_STEPS,
-                 settle_ms: float = 0.0):
+                 settle_ms: float = 0.0, episodes_in_flight: int = EPISODES_IN_FLIGHT,
+                 executor: dict[str, Any] | None = None):
+        """`workers`: browsers stepped in parallel (default: sized to the machine);
+        `episodes_in_flight`: live closed-loop episodes at once, one browser each (idle
+        browsers cost memory, not CPU; a bigger planner batch is faster); `max_steps`:
+        the environment's own episode bound; `settle_ms`: a pause after every action;
+        `executor`: the frozen GUI executor (`tracer1.executors.gui.GuiExecutorConfig`
+        fields; default passthrough: the planner's point is clicked)."""
+        if episodes_in_flight < 1:
+            raise ValueError(f"episodes_in_flight must be >= 1, got {episodes_in_flight}")
         self.workers = workers
         self.max_steps = max_steps
         self.settle_ms = settle_ms
+        self.episodes_in_flight = episodes_in_flight
+        self.executor = dict(executor or {})
         self._pool: BrowserPool | None = None
         self._tasks: dict[tuple[str, int], Task] = {}
         self._lock = threading.Lock()
@@ -51,11 +71,16 @@ class MiniWoBSuite:
     def pool(self) -> BrowserPool:
         with self._lock:
             if self._pool is None:
-                self._pool = BrowserPool(self.workers)
+                warm = max(self.workers or default_pool_size(), self.episodes_in_flight)
+                self._pool = BrowserPool(warm)
                 # Browsers are processes: end them with the suite, or at interpreter exit.
                 weakref.finalize(self, self._pool.shutdown)
                 atexit.register(self._pool.shutdown)
             return self._pool
+
+    @property
+    def max_parallel(self) -> int:
+        return self.episodes_in_flight
 
     def families(self) -> Sequence[str]:
         return expert_families()
@@ -75,7 +100,8 @@ class MiniWoBSuite:
             finally:
                 env.close()
             task = Task(task_id=task_id(family, seed), suite=SUITE, family=family, seed=seed,
-                        instruction=instruction, difficulty=1, spec={"fields": fields})
+                        instruction=instruction, difficulty=DIFFICULTY.get(family, 2),
+                        spec={"fields": fields})
             self._tasks[key] = task
         return task
 
@@ -91,7 +117,8 @@ class MiniWoBSuite:
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled (trl reward workers, datasets fingerprints) without its browsers.
-        return {"workers": self.workers, "max_steps": self.max_steps, "settle_ms": self.settle_ms}
+        return {"workers": self.workers, "max_steps": self.max_steps, "settle_ms": self.settle_ms,
+                "episodes_in_flight": self.episodes_in_flight, "executor": self.executor}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)

@@ -158,6 +158,8 @@ class ToolUseSuite:
     """Seeded tool-use tasks, the toolbox environment and the scripted expert."""
 
     name = "tooluse"
+    unique_instructions = True  # a question is the task: the same one in two splits leaks
+    terminal_verbs = ("answer", "done")
 
     def __init__(self, max_steps: int = MAX_STEPS, history_limit: int = HISTORY_LIMIT):
         self.max_steps = max_steps

@@ -20,19 +20,25 @@ from collections import defaultdict
 
 from tracer1.config import BuildDatasetConfig
 from tracer1.data.build import iter_tasks
+from tracer1.envs.base import Suite
 from tracer1.trajectory import Task
 
 
 def split_tasks(
-    build: BuildDatasetConfig, split: str, episodes_per_family: int | None = None
+    build: BuildDatasetConfig, split: str, episodes_per_family: int | None = None,
+    suites: dict[str, Suite] | None = None,
 ) -> dict[str, list[Task]]:
-    """suite name → the split's tasks, at most `episodes_per_family` per family, seed order."""
+    """suite name → the split's tasks, at most `episodes_per_family` per family, seed order.
+
+    `suites` (from `build.make_suites()`) are the ones the caller will run the tasks in;
+    without them the tasks are made in suites built here.
+    """
     names = [name for name, _ in build.seeds.items()]
     if split not in names:
         raise ValueError(f"unknown split {split!r} (known: {', '.join(names)})")
     chosen: dict[str, list[Task]] = defaultdict(list)
     per_family: dict[tuple[str, str], int] = defaultdict(int)
-    for job, task in iter_tasks(build):
+    for job, task in iter_tasks(build, suites=suites, split=split):
         if job.split != split:
             continue
         key = (job.suite, job.family)

@@ -105,9 +105,12 @@ class GroundedExecutionReward:
     'grounded_reward'
     """
 
-    def __init__(self, cache_size: int = SCORE_CACHE):
+    def __init__(self, cache_size: int = SCORE_CACHE,
+                 suite_options: dict[str, dict[str, Any]] | None = None):
         self.__name__ = "grounded_reward"
         self._cache_size = cache_size
+        # Plain data (the suites' constructor arguments), so the reward still pickles.
+        self._suite_options = dict(suite_options or {})
         self._init_caches()
 
     def _init_caches(self) -> None:
@@ -117,7 +120,16 @@ class GroundedExecutionReward:
         self.executions = 0  # replays actually run (a test and the logs read it)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"__name__": self.__name__, "_cache_size": self._cache_size}
+        return {"__name__": self.__name__, "_cache_size": self._cache_size,
+                "_suite_options": self._suite_options}
+
+    def close(self) -> None:
+        """Free the suites' resources (a GUI suite's browsers)."""
+        from tracer1.envs.base import close_suite
+
+        for suite in self._suites.values():
+            close_suite(suite)
+        self._suites.clear()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -177,7 +189,8 @@ class GroundedExecutionReward:
         ref_text, ref_box, text = ref_key
         reference = reference_of(_parse(ref_text, "reference_action"), ref_box, text)
         if suite_name not in self._suites:
-            self._suites[suite_name] = get_suite(suite_name)
+            self._suites[suite_name] = get_suite(suite_name,
+                                                 **self._suite_options.get(suite_name, {}))
         suite = self._suites[suite_name]
         task_key = (suite_name, family, seed, difficulty)
         if task_key not in self._tasks:
@@ -303,19 +316,23 @@ def run_stage2(
     if feedback_dir is None:
         feedback_dir = params.collect_feedback.out_dir.format(variant=variant)
     dataset = feedback_dataset(feedback_dir, horizon=horizon, history=history)
-    reward = GroundedExecutionReward()
-    metrics = run_grpo(
-        model_in,
-        dataset,
-        [reward, FormatReward(horizon=horizon)],
-        [1.0, params.stage2_rft.format_weight],
-        params.stage2_rft,
-        params.stage2_rft.out_dir.format(variant=variant),
-        params.policy,
-        stage=STAGE,
-        log=log,
-        curve_path=curve_path,
-    )
+    options = {name: dict(cfg.options) for name, cfg in params.build_dataset.suites.items()}
+    reward = GroundedExecutionReward(suite_options=options)
+    try:
+        metrics = run_grpo(
+            model_in,
+            dataset,
+            [reward, FormatReward(horizon=horizon)],
+            [1.0, params.stage2_rft.format_weight],
+            params.stage2_rft,
+            params.stage2_rft.out_dir.format(variant=variant),
+            params.policy,
+            stage=STAGE,
+            log=log,
+            curve_path=curve_path,
+        )
+    finally:
+        reward.close()
     metrics["executions"] = reward.executions
     return metrics
 

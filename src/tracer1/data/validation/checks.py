@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracer1.actions import ACTION_TYPES, GRID, TERMINAL_ACTIONS
+from tracer1.actions import ACTION_TYPES, GRID
 from tracer1.config import ValidateDatasetConfig
 from tracer1.data.validation.frames import TABLE_COLUMNS
 
@@ -120,6 +120,11 @@ def step_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
         {"column_list": ["episode_id", "step"]}, "the same step recorded twice",
     )
     yield _between("steps", "obs_chars", 0, cfg.max_observation_chars, "observation text too long")
+    yield Check(
+        "steps", "expect_column_values_to_be_in_set",
+        {"column": "screenshot_ok", "value_set": [1]},
+        "a referenced screenshot is missing or lies outside the trajectory directory",
+    )
 
 
 def episode_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
@@ -135,8 +140,8 @@ def episode_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
     )
     yield Check(
         "episodes", "expect_column_values_to_be_in_set",
-        {"column": "last_verb", "value_set": sorted(a.verb for a in TERMINAL_ACTIONS)},
-        "an episode must end with done() or answer()",
+        {"column": "ends_ok", "value_set": [1]},
+        "an episode must end with its suite's terminal action (tool use: done() or answer())",
     )
     yield _between("episodes", "n_steps", cfg.min_steps, cfg.max_steps, "episode length")
     yield Check(

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracer1.actions import Click
+from tracer1.envs.base import suite_trait
 from tracer1.trajectory import Episode
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ STEPS_COLUMNS: tuple[Column, ...] = (
     Column("box_right", "int64", nullable=True),
     Column("box_bottom", "int64", nullable=True),
     Column("obs_chars", "int64"),
+    Column("screenshot_ok", "int64"),
 )
 
 EPISODES_COLUMNS: tuple[Column, ...] = (
@@ -78,6 +81,7 @@ EPISODES_COLUMNS: tuple[Column, ...] = (
     Column("n_steps", "int64"),
     Column("instruction", "str"),
     Column("last_verb", "str"),
+    Column("ends_ok", "int64"),
     Column("seed_splits", "int64"),
     Column("instruction_splits", "int64"),
 )
@@ -119,10 +123,28 @@ def _step_rows(files: Sequence[SplitFile]) -> dict[str, list[Any]]:
                     action.x if is_click else None, action.y if is_click else None,
                     *(box.to_list() if box is not None else (None,) * 4),
                     len(step.observation.text),
+                    int(screenshot_ok(sf.path, step.observation.screenshot)),
                 )
                 for col, value in zip(cols.values(), row, strict=True):
                     col.append(value)
     return cols
+
+
+def screenshot_ok(split_path: str, screenshot: str | None) -> bool:
+    """No screenshot referenced, or a file inside the trajectory directory that exists."""
+    if screenshot is None:
+        return True
+    root = Path(split_path).parent.resolve()
+    path = (root / screenshot).resolve()
+    return path.is_relative_to(root) and path.is_file()
+
+
+def _ends_ok(ep: Episode) -> bool:
+    """The episode ends with one of its suite's terminal verbs (any, where it has none)."""
+    if not ep.steps:
+        return False
+    verbs = suite_trait(ep.suite, "terminal_verbs")
+    return verbs is None or ep.steps[-1].action.verb in verbs
 
 
 def steps_frame(files: Sequence[SplitFile]) -> pd.DataFrame:
@@ -146,6 +168,7 @@ def episodes_frame(files: Sequence[SplitFile]) -> pd.DataFrame:
             # "" rather than null: an empty episode must fail "ends in done/answer", and
             # GE's set expectations skip nulls.
             ep.steps[-1].action.verb if ep.steps else "",
+            int(_ends_ok(ep)),
             0,
             0,
         )
@@ -157,9 +180,11 @@ def episodes_frame(files: Sequence[SplitFile]) -> pd.DataFrame:
         # A task seed seen in two splits leaks a test task into training.
         group = frame.groupby(["suite", "family", "seed"])["split"]
         frame["seed_splits"] = group.transform("nunique")
-        # The same question under another seed leaks just as much.
+        # The same question under another seed leaks just as much — where an instruction
+        # is the task (question pools); a GUI page repeats instructions over layouts.
         by_text = frame.groupby(["suite", "instruction"])["split"]
-        frame["instruction_splits"] = by_text.transform("nunique")
+        unique = frame["suite"].map(lambda name: bool(suite_trait(name, "unique_instructions")))
+        frame["instruction_splits"] = by_text.transform("nunique").where(unique, 1)
     return _set_types(frame, EPISODES_COLUMNS)
 
 
