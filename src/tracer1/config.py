@@ -121,7 +121,7 @@ class BuildDatasetConfig:
         for name, suite_cfg in sorted(self.suites.items()):
             try:
                 suites[name] = get_suite(name, **suite_cfg.options)
-            except TypeError as exc:
+            except (TypeError, ValueError) as exc:
                 raise ConfigError(f"build_dataset.suites.{name}.options: {exc}") from None
         return suites
 

@@ -21,6 +21,7 @@ from typing import Any
 from tracer1.envs.base import register_suite
 from tracer1.envs.browser_pool import BrowserPool, default_pool_size
 from tracer1.envs.miniwob import MAX_STEPS, MiniWoBEnv, read_utterance, start_episode
+from tracer1.executors.gui import ExecutingEnv, GuiExecutorConfig, make_gui_executor
 from tracer1.experts.miniwob import MiniWoBExpert, expert_families
 from tracer1.trajectory import Task
 
@@ -63,6 +64,8 @@ class MiniWoBSuite:
         self.settle_ms = settle_ms
         self.episodes_in_flight = episodes_in_flight
         self.executor = dict(executor or {})
+        # Checked now, so a params error surfaces before any browser starts.
+        self._executor_config = GuiExecutorConfig(**self.executor)
         self._pool: BrowserPool | None = None
         self._tasks: dict[tuple[str, int], Task] = {}
         self._lock = threading.Lock()
@@ -92,7 +95,7 @@ class MiniWoBSuite:
         key = (family, seed)
         task = self._tasks.get(key)
         if task is None:
-            env = self.make_env()
+            env = MiniWoBEnv(self.pool, max_steps=self.max_steps)
             try:
                 driver = env._driver_for(family)
                 start_episode(driver, seed)
@@ -105,8 +108,16 @@ class MiniWoBSuite:
             self._tasks[key] = task
         return task
 
-    def make_env(self) -> MiniWoBEnv:
-        return MiniWoBEnv(self.pool, max_steps=self.max_steps, settle_ms=self.settle_ms)
+    def make_env(self) -> MiniWoBEnv | ExecutingEnv:
+        """A page environment; behind the frozen GUI executor unless that is passthrough.
+
+        Replays (`envs.base.restore`) go through here too, so a recorded planner action
+        resolves to the same executed action again.
+        """
+        env = MiniWoBEnv(self.pool, max_steps=self.max_steps, settle_ms=self.settle_ms)
+        if self._executor_config.kind == "passthrough":
+            return env
+        return ExecutingEnv(env, make_gui_executor(self._executor_config))
 
     def expert(self) -> MiniWoBExpert:
         return MiniWoBExpert()
