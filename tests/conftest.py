@@ -22,6 +22,7 @@ build_dataset:
   max_steps: 30
   suites:
     tooluse: {difficulties: [1, 2, 3]}
+    miniwob: {families: [click-button], episodes_per_family: 2, options: {episodes_in_flight: 2}}
   seeds:
     train: {start: 0, stop: 6}
     val: {start: 6, stop: 8}
@@ -43,7 +44,7 @@ stage2_rft: {max_steps: 2, batch_size: 4, num_generations: 2, save_steps: 1}
 evaluate: {episodes_per_family: 1, max_steps: 3, bootstrap_samples: 50}
 promote:
   model_name: tracer1-planner  # dvc.yaml lists this key
-  floors: {tooluse: 0.0}
+  floors: {tooluse: 0.0, miniwob: 0.0}
 """
 
 

@@ -8,6 +8,11 @@ they must be set together.
 Each `Browser` owns a scratch directory used as HOME, TMPDIR and Chromium's profile,
 and starts ChromeDriver in a process group of its own, so `close()` can end the driver
 and every browser process it spawned — a crashed or hung browser leaves nothing behind.
+
+Every WebDriver command is bounded by `command_timeout` seconds, client side: a page
+stuck in `while (true) {}` never answers, and ChromeDriver's own script timeout cannot
+interrupt a busy renderer. Selenium's HTTP client would retry a timed-out GET three
+times (four timeouts in all), so the connection is built here with read retries off.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +41,19 @@ INSTALL_HINT = (
     "chromium-driver; `make` does this itself when run as root), or set "
     "MINIWOB_CHROME_BINARY and MINIWOB_CHROMEDRIVER to a Chromium and its matching ChromeDriver"
 )
-COMMAND_TIMEOUT_S = 30  # one WebDriver command; a browser slower than this is hung
+COMMAND_TIMEOUT_S = 30.0  # one WebDriver command; a browser slower than this is hung
+ALIVE_TIMEOUT_S = 10.0  # `return 1` takes milliseconds; an idle browser this slow is hung
+QUIT_TIMEOUT_S = 5.0  # a graceful quit gets this long before the process group is killed
+START_TIMEOUT_S = 60.0  # starting Chromium takes 1-3 s, much more on a busy machine
+KILL_WAIT_S = 5.0  # how long close() waits for the killed processes to be gone
 
 
 class BrowserMissing(RuntimeError):
     """No usable Chromium/ChromeDriver pair on this machine."""
+
+
+class BrowserFailure(RuntimeError):
+    """A browser that would not start, or a page that never became ready in it."""
 
 
 @dataclass(frozen=True)
@@ -66,13 +80,16 @@ def find_browser() -> BrowserPaths:
 class Browser:
     """One headless Chromium driven through Selenium; `driver` is valid between start and close.
 
-    `window` is the outer window size in CSS pixels. Everything the browser writes
-    goes under a private scratch directory that `close()` removes.
+    `window` is the viewport size in CSS pixels; `command_timeout` bounds every
+    WebDriver command (seconds). Everything the browser writes goes under a private
+    scratch directory that `close()` removes.
     """
 
-    def __init__(self, window: tuple[int, int] = (500, 320), paths: BrowserPaths | None = None):
+    def __init__(self, window: tuple[int, int] = (500, 320), paths: BrowserPaths | None = None,
+                 command_timeout: float = COMMAND_TIMEOUT_S):
         self.window = window
         self.paths = paths
+        self.command_timeout = command_timeout
         self.driver: Any = None
         self._scratch: Path | None = None
         self._service: Any = None
@@ -80,6 +97,9 @@ class Browser:
     def start(self) -> Any:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
+        from selenium.webdriver.remote.client_config import ClientConfig
+        from urllib3.util import Retry
 
         if self.driver is not None:
             raise RuntimeError("browser already started")
@@ -97,14 +117,36 @@ class Browser:
         self._service = Service(executable_path=paths.driver, env=env,
                                 popen_kw={"start_new_session": True})
         try:
-            self.driver = webdriver.Chrome(service=self._service, options=options)
-            self.driver.command_executor.client_config.timeout = COMMAND_TIMEOUT_S
-            self.driver.set_script_timeout(COMMAND_TIMEOUT_S)
-            self.driver.set_page_load_timeout(COMMAND_TIMEOUT_S)
+            self._service.start()
+            # webdriver.Chrome would build its own connection (120 s timeout, GETs retried
+            # on a read timeout) and stop the service at quit (up to 40 s waits of its own):
+            # a Remote session on a connection built here keeps both bounded.
+            url = self._service.service_url
+            config = ClientConfig(
+                url, timeout=max(START_TIMEOUT_S, self.command_timeout),
+                init_args_for_pool_manager={"init_args_for_pool_manager": {
+                    "retries": Retry(total=None, connect=0, read=0, status=0, other=0,
+                                     redirect=3)}})
+            executor = ChromiumRemoteConnection(url, vendor_prefix="goog", browser_name="chrome",
+                                                ignore_proxy=True, client_config=config)
+            self.driver = webdriver.Remote(command_executor=executor, options=options)
+            self._fit_viewport()
+            config.timeout = self.command_timeout  # the session is up: commands are quick
+            self.driver.set_script_timeout(self.command_timeout)
+            self.driver.set_page_load_timeout(self.command_timeout)
         except BaseException:
             self.close()
             raise
         return self.driver
+
+    def _fit_viewport(self) -> None:
+        # `--window-size` sizes the outer window, and headless Chromium (150) still keeps
+        # ~140 px of it for browser UI: a 500x320 window left a 177 px tall viewport, which
+        # cut off the bottom of MiniWoB's 210 px task screen. Grow it by the difference.
+        inner = self.driver.execute_script("return [window.innerWidth, window.innerHeight];")
+        width, height = self.window
+        if tuple(inner) != (width, height):
+            self.driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
 
     @property
     def pid(self) -> int | None:
@@ -112,26 +154,43 @@ class Browser:
         return None if process is None else process.pid
 
     def alive(self) -> bool:
-        """Whether the browser still answers a trivial command."""
+        """Whether the browser still answers a trivial command (within `ALIVE_TIMEOUT_S`)."""
         if self.driver is None:
             return False
+        config = self.driver.command_executor.client_config
+        config.timeout = min(ALIVE_TIMEOUT_S, self.command_timeout)
         try:
             return self.driver.execute_script("return 1;") == 1
         except Exception:  # any WebDriver or connection error means it is gone
             return False
+        finally:
+            config.timeout = self.command_timeout
 
-    def close(self) -> None:
-        """Quit the browser; then end its process group in case quitting did not."""
+    def close(self, graceful: bool = True) -> None:
+        """End the browser: quit (when `graceful`), then kill its whole process group.
+
+        A browser that crashed or hung is closed with `graceful=False`: asking it to quit
+        would only wait out a timeout. The kill is what guarantees nothing is left behind.
+        """
         driver, self.driver = self.driver, None
         if driver is not None:
             with contextlib.suppress(Exception):
-                driver.quit()
+                if graceful:
+                    driver.command_executor.client_config.timeout = min(
+                        QUIT_TIMEOUT_S, self.command_timeout)
+                    driver.quit()
+                else:
+                    driver.command_executor.close()
         pid = self.pid
         if pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
             with contextlib.suppress(Exception):
-                self._service.process.wait(timeout=5)
+                self._service.process.wait(timeout=KILL_WAIT_S)
+            # SIGKILL lands asynchronously: return once the group has really gone.
+            deadline = time.monotonic() + KILL_WAIT_S
+            while browser_processes(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
         self._service = None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
@@ -145,11 +204,46 @@ class Browser:
         self.close()
 
 
-def browser_processes(root_pid: int) -> list[int]:
-    """PIDs in the process group `root_pid` leads (tests check that close() leaves none)."""
-    out = subprocess.run(["ps", "-o", "pid=", "-g", str(root_pid)], capture_output=True,
-                         text=True, check=False).stdout
-    return [int(p) for p in out.split()]
+def browser_processes(pgid: int) -> list[int]:
+    """Live PIDs in process group `pgid` — a browser's ChromeDriver pid leads one (`Browser.pid`).
+
+    Zombies are left out: they have exited, and init reaps them once their parent (a
+    killed ChromeDriver or Chromium) is gone. Tests check that `close()` and pool
+    shutdowns leave none behind.
+    """
+    out = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True,
+                         check=False).stdout
+    return [pid for pid in map(int, out.split()) if _state(pid) not in ("Z", "X", None)]
 
 
-__all__ = ["Browser", "BrowserMissing", "BrowserPaths", "find_browser", "browser_processes"]
+def _state(pid: int) -> str | None:
+    """The process's state letter from /proc (None once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2]  # the command name in parentheses may contain spaces
+
+
+def browser_errors() -> tuple[type[BaseException], ...]:
+    """What a WebDriver call raises when the browser crashed, hung or dropped the connection.
+
+    Selenium's own errors, urllib3's (a command past `command_timeout`, a refused
+    connection to a dead ChromeDriver), the OS's and `BrowserFailure`. The environment
+    restarts the browser on these, and only these: anything else is a bug to surface.
+    """
+    from selenium.common.exceptions import WebDriverException
+    from urllib3.exceptions import HTTPError
+
+    return (WebDriverException, HTTPError, OSError, BrowserFailure)
+
+
+__all__ = [
+    "Browser",
+    "BrowserFailure",
+    "BrowserMissing",
+    "BrowserPaths",
+    "browser_errors",
+    "browser_processes",
+    "find_browser",
+]

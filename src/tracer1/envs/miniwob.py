@@ -22,7 +22,9 @@
   on a CPU must not time out; the step budget bounds episodes instead.
 
 Determinism: a task is a page plus a seed (`Math.seedrandom`), so reset + replaying the
-same actions reproduces a state (`tracer1.envs.base.restore`).
+same actions reproduces a state (`tracer1.envs.base.restore`). The environment leans on
+this itself when its browser crashes or hangs mid-episode: it restores the episode on a
+fresh browser and carries on (see `MiniWoBEnv`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 from tracer1.actions import Action, Answer, Box, Click, Done, Press, Scroll, Select, Tool, Type
 from tracer1.envs.base import StepResult
+from tracer1.envs.browser import BrowserFailure, browser_errors
 from tracer1.trajectory import Element, Observation, Task
 
 logger = logging.getLogger(__name__)
@@ -99,6 +102,17 @@ def to_key(key: str) -> str:
     return prefix + _SPECIAL_KEYS.get(last, last)
 
 
+def _blank_info(action: Action) -> dict[str, Any]:
+    return {"verb": action.verb, "point": None, "element": None, "text": None, "key": None,
+            "direction": None, "ok": True}
+
+
+def _brief(exc: BaseException) -> str:
+    """An exception in one line: WebDriver messages run to a stack trace."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}".rstrip(": ")
+
+
 def _flatten(node: dict[str, Any] | None, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if node is not None:
         out.append(node)
@@ -138,7 +152,14 @@ def elements_from_dom(root: dict[str, Any]) -> tuple[tuple[Element, ...], str | 
 
 
 class MiniWoBEnv:
-    """One MiniWoB episode at a time on a browser leased from `pool` (returned on close)."""
+    """One MiniWoB episode at a time on a browser leased from `pool` (returned on close).
+
+    A browser that crashes or hangs (a WebDriver call raising one of `browser_errors()`)
+    costs a restart, not the evaluation: the env swaps its lease for a fresh browser
+    (`pool.replace`), restores the episode there by reset + replaying the actions it has
+    executed, and retries the call once. A step that fails again ends the episode as
+    failed (``done``, reward 0, ``info["error"]``); a reset that fails again raises.
+    """
 
     def __init__(self, pool: Any, max_steps: int = MAX_STEPS, settle_ms: float = 0.0):
         self.pool = pool
@@ -146,6 +167,7 @@ class MiniWoBEnv:
         self.settle_ms = settle_ms
         self._lease: Any = None
         self._task: Task | None = None
+        self._actions: list[Action] = []  # executed this episode: the replay that restores it
         self._elements: tuple[Element, ...] = ()
         self._focused: str | None = None
         self._error: str | None = None
@@ -157,31 +179,34 @@ class MiniWoBEnv:
     def reset(self, task: Task) -> Observation:
         if task.suite != "miniwob":
             raise ValueError(f"task {task.task_id!r} is not a MiniWoB task (suite {task.suite!r})")
-        start_episode(self._driver_for(task.family), task.seed)
-        self._task, self._steps, self._done, self._error = task, 0, False, None
-        return self._observe()
+        self._task, self._actions, self._steps, self._done = task, [], 0, True
+        try:
+            obs = self._begin()
+        except browser_errors() as exc:
+            self._swap_browser("reset", exc)
+            try:
+                obs = self._begin()
+            except browser_errors() as again:
+                logger.warning("MiniWoB %s: reset failed on a fresh browser too (%s)",
+                               task.task_id, _brief(again))
+                self._drop_browser()
+                raise
+        self._done = False
+        return obs
 
     def step(self, action: Action) -> StepResult:
         if self._task is None or self._done:
             raise RuntimeError("the episode is over (or never started): call reset(task) first")
-        handler = self._HANDLERS.get(type(action), MiniWoBEnv._step_invalid)
-        info = {"verb": action.verb, "point": None, "element": None, "text": None,
-                "key": None, "direction": None, "ok": True}
-        info.update(handler(self, action))
-        if self.settle_ms:
-            time.sleep(self.settle_ms / 1000)
-        meta = episode_status(self._lease.driver)
-        self._steps += 1
-        done, reward = bool(meta["done"]), 0.0
-        if isinstance(action, Done) and not done:
-            done = True  # the planner gave up
-        elif done:
-            reward = 1.0 if float(meta.get("raw_reward") or 0) > 0 else 0.0
-            info["page_reward"] = float(meta.get("raw_reward") or 0)
-        if not done and self._steps >= self.max_steps:
-            done, info["truncated"] = True, True
-        self._done = done
-        return (Observation(text="(episode over)") if done else self._observe()), reward, done, info
+        try:
+            return self._step(action)
+        except browser_errors() as exc:
+            first = exc
+        try:
+            self._swap_browser(f"{action.verb}()", first)
+            self._replay()
+            return self._step(action)
+        except browser_errors() as exc:
+            return self._fail(action, first, exc)
 
     def close(self) -> None:
         if self._lease is not None:
@@ -189,7 +214,88 @@ class MiniWoBEnv:
             self._lease = None
 
     def screenshot(self) -> bytes:
-        """The task screen now, as PNG bytes (160x210)."""
+        """The task screen now, as PNG bytes (160x210); restores the episode once if the
+        browser has died since the last step."""
+        try:
+            return self._screenshot()
+        except browser_errors() as exc:
+            if self._task is None:
+                raise
+            self._swap_browser("screenshot", exc)
+            self._replay()
+            return self._screenshot()
+
+    # ------------------------------------------------------------------ recovery
+
+    def _swap_browser(self, what: str, exc: BaseException) -> None:
+        task = self._task.task_id if self._task is not None else "?"
+        logger.warning("MiniWoB %s: the browser failed during %s (%s); restarting it and "
+                       "replaying %d action(s)", task, what, _brief(exc), len(self._actions))
+        self._lease = self.pool.replace(self._lease) if self._lease is not None else None
+
+    def _drop_browser(self) -> None:
+        if self._lease is not None:
+            self.pool.release(self._lease, healthy=False)
+            self._lease = None
+
+    def _replay(self) -> None:
+        """Bring a fresh browser to this episode's state: reset, then every executed action.
+
+        Each replayed action is observed as it was live: `getDOMInfo` numbers elements
+        as it first meets them, so skipping it would renumber the refs.
+        """
+        self._begin()
+        for action in self._actions:
+            self._execute(action)
+            self._observe()
+
+    def _fail(self, action: Action, first: BaseException, second: BaseException) -> StepResult:
+        task = self._task.task_id if self._task is not None else "?"
+        error = (f"browser failed twice on {action.verb}(): {_brief(first)}; "
+                 f"after a restart: {_brief(second)}")
+        logger.warning("MiniWoB %s: %s; the episode ends as failed", task, error)
+        self._drop_browser()
+        self._done, self._error = True, None
+        info = {**_blank_info(action), "ok": False, "error": error}
+        return Observation(text="(episode over)"), 0.0, True, info
+
+    # ------------------------------------------------------------------ internals
+
+    def _begin(self) -> Observation:
+        """Load the task's page on the leased browser (leasing one first) and start the
+        seeded episode."""
+        assert self._task is not None
+        self._error = None
+        start_episode(self._driver_for(self._task.family), self._task.seed)
+        return self._observe()
+
+    def _step(self, action: Action) -> StepResult:
+        # State changes only once every browser call has succeeded: a failure midway
+        # leaves the episode as it was, for a replay to restore.
+        info, meta = self._execute(action)
+        steps, done, reward = self._steps + 1, bool(meta["done"]), 0.0
+        if isinstance(action, Done) and not done:
+            done = True  # the planner gave up
+        elif done:
+            reward = 1.0 if float(meta.get("raw_reward") or 0) > 0 else 0.0
+            info["page_reward"] = float(meta.get("raw_reward") or 0)
+        if not done and steps >= self.max_steps:
+            done, info["truncated"] = True, True
+        obs = Observation(text="(episode over)") if done else self._observe()
+        self._steps, self._done = steps, done
+        self._actions.append(action)
+        return obs, reward, done, info
+
+    def _execute(self, action: Action) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run one action on the page: (info, the page's episode status after it)."""
+        handler = self._HANDLERS.get(type(action), MiniWoBEnv._step_invalid)
+        info = _blank_info(action)
+        info.update(handler(self, action))
+        if self.settle_ms:
+            time.sleep(self.settle_ms / 1000)
+        return info, episode_status(self._lease.driver)
+
+    def _screenshot(self) -> bytes:
         from PIL import Image
 
         png = self._lease.driver.get_screenshot_as_png()
@@ -202,12 +308,11 @@ class MiniWoBEnv:
         image.save(out, format="PNG", optimize=True)
         return out.getvalue()
 
-    # ------------------------------------------------------------------ internals
-
     def _driver_for(self, family: str) -> Any:
         if self._lease is None:
             self._lease = self.pool.lease()
         if self._lease.page != family:
+            self._lease.page = None  # a load that fails midway leaves no page to trust
             open_task_page(self._lease.driver, family)
             self._lease.page = family
         return self._lease.driver
@@ -304,7 +409,7 @@ def open_task_page(driver: Any, family: str) -> None:
     loaded = "return typeof core !== 'undefined' && !!core.startEpisodeReal;"
     while not driver.execute_script(loaded):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"MiniWoB task page {family!r} did not load")
+            raise BrowserFailure(f"MiniWoB task page {family!r} did not load")
         time.sleep(0.05)
 
 
@@ -317,7 +422,7 @@ def start_episode(driver: Any, seed: int) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not driver.execute_script("return WOB_TASK_READY;"):
         if time.monotonic() > deadline:
-            raise RuntimeError("MiniWoB task did not become ready")
+            raise BrowserFailure("MiniWoB task did not become ready")
         time.sleep(0.02)
 
 
