@@ -7,7 +7,9 @@ they must be set together.
 
 Each `Browser` owns a scratch directory used as HOME, TMPDIR and Chromium's profile,
 and starts ChromeDriver in a process group of its own, so `close()` can end the driver
-and every browser process it spawned — a crashed or hung browser leaves nothing behind.
+and every browser process it spawned (and sweeps up any that left the group, found by
+the scratch directory on their command line) — a crashed or hung browser leaves
+nothing behind.
 
 Every WebDriver command is bounded by `command_timeout` seconds, client side: a page
 stuck in `while (true) {}` never answers, and ChromeDriver's own script timeout cannot
@@ -167,7 +169,10 @@ class Browser:
             config.timeout = self.command_timeout
 
     def close(self, graceful: bool = True) -> None:
-        """End the browser: quit (when `graceful`), then kill its whole process group.
+        """End the browser: quit (when `graceful`), then kill its whole process group,
+        and any process still using its scratch directory: Chromium's crash handler
+        starts a session of its own, outside the group (`--disable-crashpad-for-testing`
+        would keep it from starting, but then Chromium 150 never loads a page).
 
         A browser that crashed or hung is closed with `graceful=False`: asking it to quit
         would only wait out a timeout. The kill is what guarantees nothing is left behind.
@@ -193,6 +198,12 @@ class Browser:
                 time.sleep(0.02)
         self._service = None
         if self._scratch is not None:
+            deadline = time.monotonic() + KILL_WAIT_S
+            while (stragglers := processes_using(self._scratch)) and time.monotonic() < deadline:
+                for straggler in stragglers:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(straggler, signal.SIGKILL)
+                time.sleep(0.02)
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 
@@ -214,6 +225,17 @@ def browser_processes(pgid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True,
                          check=False).stdout
     return [pid for pid in map(int, out.split()) if _state(pid) not in ("Z", "X", None)]
+
+
+def processes_using(path: Path) -> list[int]:
+    """Live PIDs whose command line names `path` (a browser's scratch directory)."""
+    needle, found = str(path).encode(), []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if needle in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
 
 
 def _state(pid: int) -> str | None:
@@ -246,4 +268,5 @@ __all__ = [
     "browser_errors",
     "browser_processes",
     "find_browser",
+    "processes_using",
 ]

@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from tests.integration.miniwob_fixtures import miniwob_suite, run_expert  # noqa: F401
-from tracer1.envs.browser import BrowserMissing, browser_processes, find_browser
+from tracer1.envs.browser import BrowserMissing, browser_processes, find_browser, processes_using
 from tracer1.envs.browser_pool import BrowserPool, map_parallel
 from tracer1.envs.miniwob import MiniWoBEnv
 
@@ -94,10 +94,14 @@ def test_shutdown_leaves_no_browser_process_behind():
         envs[1].close()  # one idle, one still leased at shutdown
         groups = [lease.browser.pid for lease in pool._all]
         assert len(groups) == 2 and all(browser_processes(pgid) for pgid in groups)
+        assert all(processes_using(path) for path in scratch)
         # The groups hold both ChromeDriver and Chromium's processes.
         assert len(browser_processes(groups[0])) > 3
     finally:
         pool.shutdown()
     assert pool.live == 0
     assert [browser_processes(pgid) for pgid in groups] == [[], []]
+    # Nor anything that left the groups (Chromium's crash handler would): every browser
+    # process names its scratch profile on its command line.
+    assert [processes_using(path) for path in scratch] == [[], []]
     assert not any(path.exists() for path in scratch)
