@@ -265,17 +265,29 @@ def social_media(task: Task, obs: Observation, history: Sequence[Step]) -> Actio
                      f"{button} icon of {user}")
     if button not in _MENU:
         return Done()
-    dx, dy, width, height = _MENU_ITEM
-    slots = [px_box(name.box, dx, dy + i * height, width, height) for i in range(len(_MENU))]
-    items = [e for e in find(obs, tag="li")
-             if any(abs(e.box.top - s.top) <= _MENU_TOLERANCE for s in slots)]
-    if not items:  # this tweet's menu is closed (another one may be open: opening closes it)
+    label = menu_item_text(button, user)
+    if not _menu_open_for(obs, name, user):  # (opening it closes any other)
         return reach(obs, px_box(name.box, *TWEET_ICONS["more"]), history,
                      f"more icon of {user}")
-    label = menu_item_text(button, user)
-    item = first(e for e in items if e.text == label)
-    return reach(obs, item.box if item is not None else slots[_MENU.index(button)], history,
-                 label)
+    item = first(e for e in find(obs, tag="li") if e.text == label)
+    if item is None:  # below the screen
+        return scroll_on(obs, history) or Done()
+    return reach(obs, item.box, history, label)
+
+
+def _menu_open_for(obs: Observation, name: Element, user: str) -> bool:
+    """Whether the open "more" menu (one at most) is a tweet of `user`'s.
+
+    Its Mute and Block items name the tweet's user; when both lie below the screen,
+    the menu is ours if its items sit where they would under this tweet's name.
+    """
+    items = find(obs, tag="li")
+    named = [e.text.split(" ", 1)[1] for e in items if e.text.startswith(("Mute @", "Block @"))]
+    if named:
+        return user in named
+    dx, dy, width, height = _MENU_ITEM
+    slots = [px_box(name.box, dx, dy + i * height, width, height) for i in range(len(_MENU))]
+    return any(abs(e.box.top - s.top) <= _MENU_TOLERANCE for e in items for s in slots)
 
 
 __all__ = [

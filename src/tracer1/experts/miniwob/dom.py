@@ -97,11 +97,12 @@ def fill(obs: Observation, field: Element, text: str, history: Sequence[Step],
     return Type(text, target=label, box=field.box)
 
 
-# The environment's browser window (500x320 outer, new headless Chromium) shows only
-# the top 177 px of the 210 px task screen: a click below that is "out of bounds" and
-# aborts the step. Until the window is made taller, the experts scroll the page (33 px
-# at most) before clicking an element whose centre lies lower. GRID (1000) disables it.
-VIEWPORT_BOTTOM = 842  # grid units: 177 px of 210
+# How far down the browser's viewport reaches, in grid units of the task screen. The
+# environment sizes the viewport to the whole 210 px screen (`Browser._fit_viewport`),
+# so nothing on screen is out of reach. A shorter viewport (a bare 500x320 window in
+# headless Chromium leaves 177 px: 842) makes a click below it fail "out of bounds";
+# the experts then scroll the page first (`click_in_view`, `pane_band`).
+VIEWPORT_BOTTOM = GRID
 
 
 def in_view(element: Element) -> bool:
@@ -109,25 +110,24 @@ def in_view(element: Element) -> bool:
 
 
 def click_in_view(element: Element, history: Sequence[Step], target: str | None = None) -> Action:
-    """`click(element)`, after one page scroll when it lies below the browser's viewport.
+    """`click(element)`; first one page scroll when its centre lies below the viewport.
 
-    A scroll moves the page by at most 33 px, which brings any element of the task
-    screen into view; so after a scroll the click goes to the element's visible part.
+    A page scrolls by at most the screen's overhang (33 px for a 177 px viewport), so
+    after one scroll the element is as high as it gets: the click then goes to the
+    middle of its part above the viewport's edge, or to its centre if none shows.
 
     >>> from tracer1.actions import Box
-    >>> low = Element("9", "button", "Submit", Box(12, 800, 609, 990))
-    >>> click_in_view(low, []).verb
-    'scroll'
-    >>> click_in_view(low, [Step(0, Observation(), Scroll("down"))]).y  # its visible part
-    842
+    >>> click_in_view(Element("9", "button", "Submit", Box(12, 843, 609, 990)), []).y
+    916
     """
     if in_view(element):
         return click(element, target)
     last = last_action(history)
     if not (isinstance(last, Scroll) and last.direction == "down"):
         return Scroll("down", target="page")
-    x, _ = element.box.center
-    y = max(element.box.top, min(element.box.center[1], VIEWPORT_BOTTOM))
+    x, y = element.box.center
+    if element.box.top < VIEWPORT_BOTTOM:
+        y = (element.box.top + VIEWPORT_BOTTOM) // 2
     return Click(x, y, target=target if target is not None else (element.text or element.tag),
                  box=element.box)
 

@@ -224,6 +224,8 @@ def _results(obs: Observation, history: Sequence[Step], fields: dict[str, str],
     top, bottom = pane_band(RESULTS_PANE_BOTTOM_PX)
     if best is not None and top <= best.box.center[1] <= bottom:
         return click(best, best.text)
+    if focused == best_ref:  # focused but not where a click surely lands: Enter books it
+        return Press("enter")
     if focused in books:  # step the focus to it: the pane scrolls it into view
         return Press("shift+tab" if books.index(best_ref) < books.index(focused) else "tab")
     if best is None:

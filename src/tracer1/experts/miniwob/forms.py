@@ -146,8 +146,8 @@ def click_tab_2(task: Task, obs: Observation, history: Sequence[Step]) -> Action
 # ArrowDown, and takes an item by clicking it or, when it hangs below the screen,
 # by stepping through the list with ArrowUp (the field shows the item in focus).
 
-_NAVIGATION_KEYS = {"up", "down", "enter", "pageup", "pagedown", "home", "end", "left",
-                    "right", "shift", "ctrl", "alt", "meta"}
+# Keys the widget handles itself; any other key (arrows left/right included) arms a search.
+_MENU_KEYS = {"up", "down", "pageup", "pagedown", "enter", "escape"}
 
 
 def autocomplete_ok(value: str, fields: dict[str, str]) -> bool:
@@ -189,7 +189,7 @@ def search_pending(history: Sequence[Step], field: Element) -> bool:
             key = normalize_key(action.key)
             if key == "tab":
                 return False
-            if key.split("+")[-1] not in _NAVIGATION_KEYS or "+" in key:
+            if key not in _MENU_KEYS:
                 return True
         elif isinstance(action, Click):
             ref = step.executed.get("element")
@@ -208,6 +208,7 @@ def _is_menu_item(element: Element, field: Element) -> bool:
 
 @expert_for("use-autocomplete")
 def use_autocomplete(task: Task, obs: Observation, history: Sequence[Step]) -> Action:
+    """Get a value the page accepts into the field, with the menu closed; then submit."""
     fields = task.spec["fields"]
     start = fields["start"]
     field = first(find(obs, tag="input_text"))
