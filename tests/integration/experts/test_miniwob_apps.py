@@ -117,9 +117,11 @@ def test_social_media_after_another_menu_and_a_scroll(miniwob_suite):  # noqa: F
 def test_book_flight_after_a_wrong_airport_and_month(miniwob_suite):  # noqa: F811
     seed = seed_where(miniwob_suite, "book-flight", lambda f: "ABQ" not in f["from"]
                       and "Albuquerque" not in f["from"])
-    fields = lambda obs: find(obs, tag="input_text")  # noqa: E731  from, to, date
-    moves = [lambda obs, task: click(fields(obs)[0]), type_text("(ABQ)"), press("down"),
-             press("down"), press("tab"), lambda obs, task: click(fields(obs)[2]),
-             click_text("Next")]
+
+    def field(index: int) -> Move:  # 0 From, 1 To, 2 the date
+        return lambda obs, task: click(find(obs, tag="input_text")[index])
+
+    moves = [field(0), type_text("(ABQ)"), press("down"), press("down"), press("tab"),
+             field(2), click_text("Prev"), click_text("Prev")]
     success, steps = after_detour(miniwob_suite, "book-flight", seed, moves)
     assert success, [s.action for s in steps]

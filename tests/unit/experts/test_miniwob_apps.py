@@ -238,6 +238,16 @@ def test_social_menu_is_opened_then_its_item_clicked():
     assert item.target == "Block @volutpat" and item.box == MENU[4].box
 
 
+def test_social_menu_owner_is_placed_when_its_named_items_are_off_screen():
+    fields = {"user": "@volutpat", "button": "Report"}
+    top_items = MENU[:3]  # Share, Copy, Embed: nothing names the tweet's user
+    action = social_media(task("social-media", **fields), page(*FEED, *top_items), [])
+    assert isinstance(action, Scroll) and action.direction == "down"  # ours: Report is below
+    other = {"user": "@penatibus", "button": "Report"}
+    action = social_media(task("social-media", **other), page(*FEED, *top_items), [])
+    assert action.target == "more icon of @penatibus"
+
+
 def test_social_menu_of_another_tweet_is_not_mistaken_for_the_users():
     fields = {"user": "@penatibus", "button": "Report"}
     action = social_media(task("social-media", **fields), page(*FEED, *MENU), [])
@@ -301,6 +311,10 @@ def test_book_flight_pages_the_calendar_to_the_month():
     assert book_flight(t, page(*done, *calendar, focused="13"), []).target == "Prev month"
     october = (*calendar[:2], el("25", "span", "October", (301, 292, 513, 326)), *calendar[3:])
     assert book_flight(t, page(*done, *october), []).target == "day 16"
+    # Just opened, the picker still hangs below the field: wait (a scroll that moves nothing).
+    low = tuple(Element(e.ref, e.tag, e.text, Box(e.box.left, e.box.top + 600, e.box.right,
+                                                   e.box.bottom + 600)) for e in october)
+    assert isinstance(book_flight(t, page(*done, *low), []), Scroll)
     # A focused date field does not reopen the picker on a click: blur it first.
     closed = page(*done, focused="13")
     assert book_flight(t, closed, []).target == "page header"
@@ -336,6 +350,19 @@ def test_results_are_booked_once_every_flight_is_seen():
     shortest = {**FIELDS, "criterion": "shortest"}
     action = book_flight(task("book-flight", **shortest), both, [])
     assert isinstance(action, Click) and action.target == "Book flight for $500"
+
+
+def test_a_button_under_the_date_picker_is_booked_from_the_keyboard():
+    t = task("book-flight", **FIELDS)
+    card = flight_card(1, 200, "7h 20m", 300)
+    picker = (el("31", "span", "Prev", (98, 278, 198, 354)),
+              el("35", "span", "December", (301, 292, 513, 326)),
+              el("36", "span", "2016", (525, 292, 622, 326)),
+              el("125", "a", "31", (734, 691, 827, 746)))
+    assert flight.picker_box(page(*picker)) == Box(98, 278, 827, 746)
+    covered = page(*RESULTS_HEAD, *card, *picker, focused="14")
+    assert book_flight(t, covered, []) == Press("enter")
+    assert isinstance(book_flight(t, page(*RESULTS_HEAD, *card), []), Click)
 
 
 def test_results_of_a_wrong_search_are_left():

@@ -25,7 +25,8 @@ from tracer1.experts.miniwob.dom import click, fill, find, first, px_box, reach,
 from tracer1.trajectory import Element, Observation, Step, Task
 
 # Icon offsets in CSS px from a kept element's top-left corner: (dx, dy, width, height).
-# Email view, from the subject line (the bar with the icons sits right above it).
+# Email view, from the subject line (the bar with the icons sits right above it); keyed
+# by the page's task names.
 _EMAIL_ICONS = {"close": (0, -15.6, 12, 12), "star": (111, -15, 12, 12),
                 "delete": (125, -15, 12, 12)}
 # Reply and forward forms, from their "to:" label: the bar's back arrow and send icon.
@@ -42,6 +43,7 @@ def preceding(obs: Observation, element: Element) -> Element | None:
 
 
 def following(obs: Observation, element: Element) -> Element | None:
+    """The element just after `element` in document order."""
     refs = [e.ref for e in obs.elements]
     index = refs.index(element.ref)
     return obs.elements[index + 1] if index + 1 < len(refs) else None
@@ -87,7 +89,7 @@ def email_inbox(task: Task, obs: Observation, history: Sequence[Step]) -> Action
         return _compose(obs, history, fields, to_label, text_area)
     shown = open_email(obs)
     if shown is not None:
-        return _on_email(obs, history, fields, *shown)
+        return _on_email(obs, history, fields, *shown[:2])
     by = fields["by"]
     thread = first(find(obs, text=by, tag="div"))
     if thread is not None:
@@ -99,7 +101,9 @@ def email_inbox(task: Task, obs: Observation, history: Sequence[Step]) -> Action
 
 
 def _on_email(obs: Observation, history: Sequence[Step], fields: dict[str, str],
-              subject: Element, sender: Element, body: Element | None) -> Action:
+              subject: Element, sender: Element) -> Action:
+    """The open email: back to the list if it is not the sender's, else the task's button
+    or icon (the icons sit in the bar above the subject)."""
     job = fields["task"]
     if sender.text != fields["by"]:
         return reach(obs, px_box(subject.box, *_EMAIL_ICONS["close"]), history, "back arrow")

@@ -1,4 +1,4 @@
-"""The book-flight expert: MiniWoB's longest page (about 16 steps when nothing goes wrong).
+"""The book-flight expert: MiniWoB's longest page (about 19 steps when nothing goes wrong).
 
 Fill "From" and "To" through their autocomplete menus, page the date picker to the
 month and click the day (the date field is read-only), search, then book the cheapest
@@ -7,11 +7,14 @@ so a planner's detour (a wrong airport picked, a wrong month open, a search with
 wrong date) is undone on the way: wrong results are left with "Back", and a wrong
 field is retyped.
 
-Two widget quirks shape the steps. The autocomplete searches 300 ms after the last
-keystroke; ArrowDown searches at once, so the expert opens the menu with it and types
-an airport code as "(LEX)", which makes the wanted airport the first item (a search
-that fires late then only rebuilds the menu around the same, right value). And the
-date picker opens on focus, not on click: a focused date field is blurred first.
+The widgets shape the steps. The autocomplete searches 300 ms after the last
+keystroke, ArrowDown at once: the expert opens the menu with ArrowDown and types an
+airport code as "(LEX)", which makes the wanted airport the first item (a search that
+fires late then only rebuilds the menu around the same, right value); Tab takes the
+item and moves to the next field. The date picker opens on focus, not on click (a
+focused date field is blurred first), moves into place a moment after it opens and
+fades out after a day is picked. The results list is longer than its pane: Tab walks
+the "Book" buttons, scrolling each into view at once.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from tracer1.actions import GRID, Action, Done, Press, Scroll
+from tracer1.actions import GRID, Action, Box, Done, Press, Scroll
 from tracer1.experts.miniwob import expert_for
 from tracer1.experts.miniwob.dom import (
     PANE_POINT,
@@ -123,6 +126,8 @@ def menu_items(obs: Observation) -> list[Element]:
 
 @expert_for("book-flight")
 def book_flight(task: Task, obs: Observation, history: Sequence[Step]) -> Action:
+    """The next step toward booking: results first, then the open date picker, the two
+    airports, the date and the search."""
     fields = task.spec["fields"]
     back = first(find(obs, text="Back", tag="button"))
     if back is not None:
@@ -197,14 +202,14 @@ def _results(obs: Observation, history: Sequence[Step], fields: dict[str, str],
 
     The list scrolls inside its pane, 50 px a wheel turn; Tab is faster: it focuses the
     next "Book" button and scrolls it into view at once (the keyboard's own scrolling
-    glides over a few steps, and a click must not land mid-glide).
+    glides over a few steps, and a click must not land mid-glide). The date picker may
+    still hang over the list (fading out, or left open by a pick made while it was
+    fading in): a button under it is booked from the keyboard instead of clicked.
     """
     # Results of the right search name the destination as the instruction does, and
     # the date; those of a wrong one show whatever was searched for instead.
     if not (find(obs, text=fields["to"]) and find(obs, text=fields["date"])):
         return reach(obs, back.box, history, "Back button", RESULTS_PANE_BOTTOM_PX)
-    if calendar_month(obs) is not None:  # the date picker still fading out over the list
-        return Press("tab")
     flights, complete = seen_flights(obs, history)
     focused = focused_ref(obs)
     books = [ref for ref, _, _ in flights]
@@ -222,15 +227,30 @@ def _results(obs: Observation, history: Sequence[Step], fields: dict[str, str],
     best_ref = min(flights, key=lambda flight: flight[key])[0]
     best = first(e for e in obs.elements if e.ref == best_ref)
     top, bottom = pane_band(RESULTS_PANE_BOTTOM_PX)
-    if best is not None and top <= best.box.center[1] <= bottom:
+    cover = picker_box(obs)
+    if (best is not None and top <= best.box.center[1] <= bottom
+            and (cover is None or not cover.contains(*best.box.center))):
         return click(best, best.text)
-    if focused == best_ref:  # focused but not where a click surely lands: Enter books it
+    if focused == best_ref:  # where a click would not surely land: Enter books it
         return Press("enter")
     if focused in books:  # step the focus to it: the pane scrolls it into view
         return Press("shift+tab" if books.index(best_ref) < books.index(focused) else "tab")
-    if best is None:
-        return scroll_on(obs, history) or Done()
+    if best is None or cover is not None:
+        return Press("tab")
     return reach(obs, best.box, history, best.text, RESULTS_PANE_BOTTOM_PX)
+
+
+def picker_box(obs: Observation) -> Box | None:
+    """The box the date picker covers while it shows (from its "Prev" link on: it is
+    the last thing on the page), else None."""
+    refs = [e.ref for e in obs.elements]
+    prev = first(find(obs, text="Prev"))
+    if prev is None or calendar_month(obs) is None:
+        return None
+    boxes = [e.box for e in obs.elements[refs.index(prev.ref):] if e.box.right > e.box.left
+             and e.box.bottom > e.box.top]
+    return Box(min(b.left for b in boxes), min(b.top for b in boxes),
+               max(b.right for b in boxes), max(b.bottom for b in boxes))
 
 
 def seen_flights(obs: Observation, history: Sequence[Step]
@@ -296,6 +316,7 @@ __all__ = [
     "calendar_month",
     "duration_minutes",
     "parse_date",
+    "picker_box",
     "price",
     "seen_flights",
 ]
