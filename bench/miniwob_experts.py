@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tracer1.data.build import expert_episode
 from tracer1.envs.miniwob_suite import MiniWoBSuite
 from tracer1.experts.miniwob import expert_families
-from tracer1.trajectory import Step, Task
+from tracer1.trajectory import Task
 
 MAX_STEPS = 30
 
@@ -48,28 +49,16 @@ class FamilyResult:
 
 
 def run_episode(suite: MiniWoBSuite, task: Task, max_steps: int = MAX_STEPS) -> EpisodeResult:
-    """One expert episode; the page's reason is kept for failures."""
-    env, expert = suite.make_env(), suite.expert()
+    """One expert episode, as `build_dataset` records it; the page's reason kept for failures."""
     started = time.perf_counter()
-    steps: list[Step] = []
-    success, reason = False, None
-    try:
-        obs = env.reset(task)
-        for index in range(max_steps):
-            action = expert.act(task, obs, steps)
-            next_obs, reward, done, info = env.step(action)
-            steps.append(Step(index, obs, action, executed=dict(info), reward=float(reward)))
-            obs = next_obs
-            if done:
-                success = reward > 0
-                reason = None if success else str(info.get("page_reward", "gave up"))
-                break
-        else:
-            reason = "step budget"
-    finally:
-        env.close()
-    return EpisodeResult(task.seed, success, len(steps), time.perf_counter() - started, reason,
-                         [repr(s.action) for s in steps])
+    episode = expert_episode(suite, task, "bench", max_steps)
+    steps = episode.steps
+    reason = None
+    if not episode.success:
+        ended = bool(steps) and len(steps) < max_steps
+        reason = str(steps[-1].executed.get("page_reward", "gave up")) if ended else "step budget"
+    return EpisodeResult(task.seed, episode.success, len(steps), time.perf_counter() - started,
+                         reason, [repr(s.action) for s in steps])
 
 
 def summarize(family: str, results: Sequence[EpisodeResult]) -> FamilyResult:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
+from tracer1.data.build import expert_episode
 from tracer1.envs.miniwob_suite import MiniWoBSuite
 from tracer1.trajectory import Step, Task
 
@@ -20,20 +21,9 @@ def miniwob_suite() -> Iterator[MiniWoBSuite]:
 
 
 def run_expert(suite: MiniWoBSuite, task: Task, max_steps: int = 30) -> tuple[bool, list[Step]]:
-    """The expert's episode on `task`: (success, steps)."""
-    env, expert = suite.make_env(), suite.expert()
-    try:
-        obs, steps = env.reset(task), []
-        for index in range(max_steps):
-            action = expert.act(task, obs, steps)
-            next_obs, reward, done, info = env.step(action)
-            steps.append(Step(index, obs, action, executed=dict(info), reward=float(reward)))
-            obs = next_obs
-            if done:
-                return reward > 0, steps
-        return False, steps
-    finally:
-        env.close()
+    """The expert's episode on `task` (the one `build_dataset` records): (success, steps)."""
+    episode = expert_episode(suite, task, "test", max_steps)
+    return episode.success, list(episode.steps)
 
 
 def success_rate(suite: MiniWoBSuite, family: str, seeds: Sequence[int]) -> float:
