@@ -23,9 +23,10 @@ run: venv
 test: venv
 	python -m pytest -n 2 -q
 
-## bench: performance benchmarks (ratios measured side by side)
+## bench: performance benchmarks (ratios measured side by side) → bench/results.{json,md}
+## BENCH_ARGS: e.g. "--only grpo_overhead --repeats 5", "--full-run-seconds 1407"
 bench: venv
-	python bench/reward_throughput.py --out bench/out/reward_throughput.json
+	python -m bench.run_all $(BENCH_ARGS)
 
 lint: venv
 	ruff check src tests bench components pipelines

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import shutil
@@ -49,6 +48,7 @@ from tracer1.envs.browser_pool import BrowserPool, map_parallel
 from tracer1.envs.miniwob import GRID, WINDOW, MiniWoBEnv, to_key, to_pixels
 from tracer1.envs.miniwob_suite import MiniWoBSuite
 from tracer1.experts.miniwob import expert_families
+from tracer1.io import write_json
 from tracer1.trajectory import Step, Task
 
 MAX_STEPS = 30
@@ -298,8 +298,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{row['success_rate']:>9.0%}{ratios[name]:>9.2f}x{paired[name]:>8.2f}x")
     print(f"load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)  # atomic: temp file + rename
     return report
 
 

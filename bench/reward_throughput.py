@@ -16,7 +16,6 @@ end inside the window (`done()` padding). Everything is seeded.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from tracer1.actions import Action, Answer, Box, Click, Done, Press, Scroll, Select, Tool, Type
+from tracer1.io import write_json
 from tracer1.rewards import trajectory_reward, trajectory_rewards
 
 WORDS = [
@@ -165,8 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"speed ratio batch / reference: {speedup:.2f}x (max |diff| {max_diff:.1e})")
     if max_diff > 1e-9:
         raise SystemExit(f"batch and reference disagree by {max_diff}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)  # atomic: temp file + rename
     return report
 
 
