@@ -4,14 +4,16 @@ Dockerfile): kfp ships each body to the container, where `tracer1` is installed,
 
 Artifacts between stages are typed: expert trajectories and feedback are `Dataset`s,
 planners `Model`s, stage metrics `Metrics`, the validation report `HTML` (Great
-Expectations' Data Docs) and the eval report `Markdown`-adjacent `Artifact` folders.
-`TRACER1_IMAGE` at compile time picks the image (`pipelines/compile.py --image`).
+Expectations' Data Docs), the eval report an `Artifact` folder (report.json, plots) and
+its tables `Markdown` (shown in the Kubeflow UI). `TRACER1_IMAGE` at compile time picks
+the default image (`pipelines/compile.py --image`); the pipeline's `image` parameter
+replaces it per run.
 """
 
 import os
 
 from kfp import dsl
-from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Model, Output
+from kfp.dsl import HTML, Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
 IMAGE = os.environ.get("TRACER1_IMAGE", "ghcr.io/tracer1/tracer1:latest")
 
@@ -87,14 +89,14 @@ def stage2_rft(params_file: str, pipeline_id: str, base_model: str, seed: str, v
 def evaluate(params_file: str, pipeline_id: str, base_model: str, seed: str,
              trajectories: Input[Dataset], sft_model: Input[Model], stage1_model: Input[Model],
              stage2_model: Input[Model], reactive_model: Input[Model],
-             report: Output[Artifact]):
+             report: Output[Artifact], summary: Output[Markdown]):
     from tracer1.workspace import run_stage
 
     run_stage("evaluate", params_file,
               {"trajectories": trajectories.path, "sft": sft_model.path,
                "stage1": stage1_model.path, "stage2": stage2_model.path,
                "reactive": reactive_model.path},
-              {"report": report.path},
+              {"report": report.path, "summary": summary.path},
               pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})
 
 
@@ -110,9 +112,11 @@ def gate(params_file: str, pipeline_id: str, base_model: str, seed: str,
 
 @dsl.component(base_image=IMAGE)
 def promote(params_file: str, pipeline_id: str, base_model: str, seed: str,
-            report: Input[Artifact], candidate: Input[Model], decision: Output[Artifact]):
+            report: Input[Artifact], candidate: Input[Model], data_metrics: Input[Metrics],
+            decision: Output[Artifact]):
     from tracer1.workspace import run_stage
 
-    run_stage("promote", params_file, {"report": report.path, "model": candidate.path},
+    run_stage("promote", params_file, {"report": report.path, "model": candidate.path,
+                                       "data_metrics": data_metrics.path},
               {"decision": decision.path},
               pipeline_id=pipeline_id, run_parameters={"base_model": base_model, "seed": seed})

@@ -13,6 +13,7 @@ settings) are a `Cluster` value, not pipeline parameters.
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kfp import dsl, kubernetes
 
@@ -53,9 +54,12 @@ def variants(params_file: str | Path = REPO / "params.yaml") -> tuple[list[str],
     return list(forecast.variants), forecast.candidate, forecast.baseline
 
 
-def configure(task: dsl.PipelineTask, stage: str, cluster: Cluster) -> dsl.PipelineTask:
-    """Resources, retries, caching and secrets for one stage's task."""
+def configure(task: dsl.PipelineTask, stage: str, cluster: Cluster,
+              image: Any = None) -> dsl.PipelineTask:
+    """Image, resources, retries, caching and secrets for one stage's task."""
     task.set_display_name(stage)
+    if image is not None:  # the run's `image` parameter, resolved when the run starts
+        task.set_container_image(image)
     task.set_cpu_request(cluster.cpu_request)
     task.set_retry(cluster.retries)
     task.set_caching_options(True)
@@ -86,9 +90,11 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
     @dsl.pipeline(name="tracer1", description="TraceR1: expert trajectories → SFT → "
                   "Stage-1 trajectory GRPO → frozen-tool feedback → Stage-2 grounded RFT → "
                   "evaluation → eval-gated promotion in the MLflow registry")
-    def tracer1(params_file: str = "/app/params.yaml", data_version: str = "",
-                data_repo: str = "", base_model: str = "", seed: str = ""):
-        """`data_version`: a git revision whose DVC-tracked trajectories are fetched from
+    def tracer1(params_file: str = "/app/params.yaml", image: str = c.IMAGE,
+                data_version: str = "", data_repo: str = "", base_model: str = "",
+                seed: str = ""):
+        """`image`: the project image every stage runs in (default: the one compiled in);
+        `data_version`: a git revision whose DVC-tracked trajectories are fetched from
         the DVC remote of `data_repo` (a git URL) instead of being rebuilt; `base_model`
         (a path or hub id) and `seed` (the training seed) override the params file when
         set (`tracer1.workspace.RUN_PARAMETERS`)."""
@@ -96,39 +102,42 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
         run_args = {"params_file": params_file, "pipeline_id": run,
                     "base_model": base_model, "seed": seed}
         data = configure(c.build_dataset(**run_args, data_repo=data_repo,
-                                         data_version=data_version), "build_dataset", cluster)
+                                         data_version=data_version),
+                         "build_dataset", cluster, image)
         trajectories = data.outputs["trajectories"]
         valid = configure(c.validate_dataset(**run_args, trajectories=trajectories),
-                          "validate_dataset", cluster)
+                          "validate_dataset", cluster, image)
         models = {}
         for variant in names:
             common = {**run_args, "variant": variant}
             sft = configure(c.sft(**common, trajectories=trajectories).after(valid),
-                            f"sft@{variant}", cluster)
+                            f"sft@{variant}", cluster, image)
             stage1 = configure(c.stage1_grpo(**common, trajectories=trajectories,
                                              sft_model=sft.outputs["model"]),
-                               f"stage1_grpo@{variant}", cluster)
+                               f"stage1_grpo@{variant}", cluster, image)
             feedback = configure(c.collect_feedback(**common,
                                                     stage1_model=stage1.outputs["model"]),
-                                 f"collect_feedback@{variant}", cluster)
+                                 f"collect_feedback@{variant}", cluster, image)
             stage2 = configure(c.stage2_rft(**common, stage1_model=stage1.outputs["model"],
                                             feedback=feedback.outputs["feedback"]),
-                               f"stage2_rft@{variant}", cluster)
+                               f"stage2_rft@{variant}", cluster, image)
             models[variant] = (sft, stage1, stage2)
         sft, stage1, stage2 = models[candidate]
         evaluation = configure(c.evaluate(
             **run_args, trajectories=trajectories,
             sft_model=sft.outputs["model"], stage1_model=stage1.outputs["model"],
             stage2_model=stage2.outputs["model"],
-            reactive_model=models[baseline][2].outputs["model"]), "evaluate", cluster)
+            reactive_model=models[baseline][2].outputs["model"]),
+            "evaluate", cluster, image)
         # The gate decides on every run (never cached: the champion may have moved).
         decision = configure(c.gate(**run_args, report=evaluation.outputs["report"]),
-                             "gate", cluster)
+                             "gate", cluster, image)
         decision.set_caching_options(False)
         with dsl.If(decision.output == "promote", name="gate-passed"):
             promotion = configure(c.promote(**run_args, report=evaluation.outputs["report"],
-                                            candidate=stage2.outputs["model"]),
-                                  "promote", cluster)
+                                            candidate=stage2.outputs["model"],
+                                            data_metrics=data.outputs["metrics"]),
+                                  "promote", cluster, image)
             promotion.set_caching_options(False)
 
     return tracer1

@@ -170,15 +170,15 @@ def _decision_text(decision: dict) -> str:
 
 @app.command("report")
 def report_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
-    """Print the last evaluation table and gate decision (what `make run` ends with)."""
-    from tracer1.evaluation.report import markdown_table
+    """Print the last evaluation tables and gate decision (what `make run` ends with)."""
+    from tracer1.evaluation.report import markdown_report
 
     p = _load(params)
     report_path = Path(p.evaluate.out_dir) / "report.json"
     decision_path = Path(p.promote.decision_path)
     if not report_path.is_file() or not decision_path.is_file():
         raise _fail("no evaluation yet: run `make run` (or `dvc repro`) first")
-    typer.echo(markdown_table(json.loads(report_path.read_text(encoding="utf-8"))))
+    typer.echo(markdown_report(json.loads(report_path.read_text(encoding="utf-8"))))
     typer.echo(_decision_text(json.loads(decision_path.read_text(encoding="utf-8"))))
 
 

@@ -1,9 +1,13 @@
 """Lineage: which code, data and settings produced an artifact.
 
-Three identifiers, each cheap and readable without MLflow or DVC installed:
-the git commit, the DVC hash of the expert trajectories (read from
-`dvc.lock`, so no `dvc` import and no cache walk), and a hash of the params
-file. Every lookup returns None rather than raising when the thing is absent
+Identifiers, each cheap and readable without MLflow or DVC installed: the git
+commit, the DVC hash of the expert trajectories (read from `dvc.lock`, so no
+`dvc` import and no cache walk), a content digest of the trajectories (computed
+wherever the data is, e.g. in a Kubeflow pod that has no `dvc.lock`), the DVC
+revision they were fetched at, and a hash of the params file. `build_dataset`
+writes the data's identifiers into its metrics file, which travels to `promote`
+with the pipeline, so a registry version names its data on a cluster too. Every
+lookup returns None rather than raising when the thing is absent
 (outside git, before the first `dvc repro`), because lineage is best-effort
 metadata and must never stop a pipeline stage.
 """
@@ -21,6 +25,13 @@ TRAJECTORIES = "data/trajectories"
 GIT_COMMIT_TAG = "tracer1.git_commit"
 DATA_HASH_TAG = "tracer1.data_md5"
 PARAMS_HASH_TAG = "tracer1.params_sha256"
+DATA_DIGEST_TAG = "tracer1.data_sha256"
+DATA_REV_TAG = "tracer1.dvc_rev"
+DATA_REPO_TAG = "tracer1.dvc_repo"
+
+# build_dataset's metrics key → the tag it becomes.
+_BUILD_METRICS_TAGS = {"data_sha256": DATA_DIGEST_TAG, "data_md5": DATA_HASH_TAG,
+                       "dvc_rev": DATA_REV_TAG, "dvc_repo": DATA_REPO_TAG}
 
 
 def git_commit(repo: str | os.PathLike = ".") -> str | None:
@@ -79,6 +90,39 @@ def file_hash(path: str | os.PathLike, length: int = 12) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:length]
 
 
+def tree_digest(root: str | os.PathLike, length: int = 16) -> str:
+    """Short sha256 over a directory's files: relative paths and contents, in sorted order.
+
+    The same files give the same digest wherever they lie; a renamed, added, removed or
+    changed file changes it. Raises FileNotFoundError if `root` is not a directory.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise FileNotFoundError(f"{base}: not a directory")
+    digest = hashlib.sha256()
+    for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:length]
+
+
+def data_tags(build_metrics_path: str | os.PathLike) -> dict[str, str]:
+    """The data identifiers `build_dataset` wrote into its metrics file, as tags.
+
+    Empty when the file is missing or unreadable (lineage never stops a stage).
+    """
+    import json
+
+    try:
+        metrics = json.loads(Path(build_metrics_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(metrics, dict):
+        return {}
+    return {tag: str(metrics[key]) for key, tag in _BUILD_METRICS_TAGS.items()
+            if isinstance(metrics.get(key), str) and metrics[key]}
+
+
 def params_hash(path: str | os.PathLike = "params.yaml", length: int = 12) -> str:
     """Short sha256 of the params file (every value the pipeline chose)."""
     return file_hash(path, length)
@@ -88,8 +132,13 @@ def lineage_tags(
     repo: str | os.PathLike = ".",
     dvc_lock_path: str | os.PathLike = "dvc.lock",
     params_path: str | os.PathLike = "params.yaml",
+    build_metrics_path: str | os.PathLike | None = None,
 ) -> dict[str, str]:
-    """The lineage tags for a run or model version; absent identifiers are left out."""
+    """The lineage tags for a run or model version; absent identifiers are left out.
+
+    With `build_metrics_path`, the identifiers `build_dataset` recorded there win over
+    `dvc.lock`'s (a fetched revision's hash is the data's, whatever the local lock says).
+    """
     tags: dict[str, str] = {}
     if commit := git_commit(repo):
         tags[GIT_COMMIT_TAG] = commit
@@ -99,4 +148,6 @@ def lineage_tags(
         tags[PARAMS_HASH_TAG] = params_hash(params_path)
     except OSError:
         pass
+    if build_metrics_path is not None:
+        tags.update(data_tags(build_metrics_path))
     return tags

@@ -70,16 +70,15 @@ def build_dataset(params: Params, params_path: str, *, progress: bool = False,
     """Build the expert trajectories, or with `dvc_rev` (and `dvc_repo`, a git URL or path)
     fetch those that revision tracks from the DVC remote; the revision and the data's
     hash become tags of the run."""
+    from tracer1 import lineage
     from tracer1.data.build import build_dataset as build
 
     with _run(params, params_path, "build_dataset", params.build_dataset) as run:
         if dvc_rev:
             metrics = _fetch_dataset(params, dvc_repo or ".", dvc_rev)
-            run.set_tags({"tracer1.dvc_repo": metrics["dvc_repo"],
-                          "tracer1.dvc_rev": dvc_rev,
-                          "tracer1.data_md5": metrics["data_md5"] or ""})
         else:
             metrics = build(params.build_dataset, progress=progress)
+        run.set_tags(lineage.data_tags(params.build_dataset.metrics_path))
         run.log_metrics(_flat_numbers(metrics))
         run.log_artifact(params.build_dataset.metrics_path)
     return metrics
@@ -88,14 +87,15 @@ def build_dataset(params: Params, params_path: str, *, progress: bool = False,
 def _fetch_dataset(params: Params, repo: str, rev: str) -> dict[str, Any]:
     from tracer1.data.fetch import fetch_trajectories
     from tracer1.io import write_json
+    from tracer1.lineage import tree_digest
 
     cfg = params.build_dataset
     fetched = fetch_trajectories(repo, rev, cfg.out_dir)
     episodes = {p.stem: sum(1 for line in p.open(encoding="utf-8") if line.strip())
                 for p in sorted(Path(cfg.out_dir).glob("*.jsonl"))}
     metrics = {"source": "dvc", "dvc_repo": repo, "dvc_rev": rev,
-               "data_md5": fetched.data_md5, "splits": {k: {"episodes": n}
-                                                        for k, n in episodes.items()}}
+               "data_md5": fetched.data_md5, "data_sha256": tree_digest(cfg.out_dir),
+               "splits": {k: {"episodes": n} for k, n in episodes.items()}}
     write_json(cfg.metrics_path, metrics)
     return metrics
 
@@ -284,4 +284,5 @@ def promote(params: Params, params_path: str) -> Any:
         report_path=Path(params.evaluate.out_dir) / "report.json",
         model_dir=model_dir(params, "stage2_rft", params.forecast.candidate),
         params_path=params_path,
+        data_metrics_path=params.build_dataset.metrics_path,
     )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tracer1.config import Params, load_params
+from tracer1.evaluation.report import MARKDOWN_FILE
 
 PathFn = Callable[[Params, str | None], Path]
 
@@ -104,10 +105,12 @@ STAGE_IO: dict[str, StageIO] = {
         {"trajectories": TRAJECTORIES, "sft": _candidate("sft"),
          "stage1": _candidate("stage1_grpo"), "stage2": _candidate("stage2_rft"),
          "reactive": lambda p, v: _model(p, "stage2_rft", p.forecast.baseline)},
-        {"report": lambda p, v: Path(p.evaluate.out_dir)}, False),
+        {"report": lambda p, v: Path(p.evaluate.out_dir),
+         "summary": lambda p, v: Path(p.evaluate.out_dir) / MARKDOWN_FILE}, False),
     "gate": StageIO({"report": lambda p, v: Path(p.evaluate.out_dir)}, {}, False),
     "promote": StageIO(
-        {"report": lambda p, v: Path(p.evaluate.out_dir), "model": _candidate("stage2_rft")},
+        {"report": lambda p, v: Path(p.evaluate.out_dir), "model": _candidate("stage2_rft"),
+         "data_metrics": lambda p, v: Path(p.build_dataset.metrics_path)},
         {"decision": lambda p, v: Path(p.promote.decision_path)}, False),
 }
 

@@ -39,12 +39,19 @@ def test_pipeline_runs_end_to_end_with_kfp_local(tmp_path, monkeypatch):
     assert gate["parameterValues"]["Output"] == "promote"
     decision = json.loads(next(root.glob("*/promote/decision")).read_text())
     assert decision["decision"] == "promote"
+    summary = next(root.glob("*/evaluate/summary")).read_text()  # the Markdown artifact
+    assert summary.startswith("# Evaluation on the test split")
+    assert "## miniwob: success per task family" in summary
+    build_metrics = json.loads(next(root.glob("*/build-dataset/metrics")).read_text())
 
     from mlflow import MlflowClient
 
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     aliases = client.get_registered_model("tracer1-planner").aliases
     assert str(aliases["champion"]) == str(aliases["challenger"]) == "1"
+    # The data's identity reached the registry version (no dvc.lock in a pod).
+    tags = client.get_model_version("tracer1-planner", "1").tags
+    assert tags["tracer1.data_sha256"] == build_metrics["data_sha256"]
     # Every stage's MLflow run sits under one pipeline parent run.
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     names = {r.info.run_name for r in runs}

@@ -73,7 +73,27 @@ def test_promotion_only_behind_a_passing_gate_and_retries_everywhere(spec):
 
 def test_run_level_parameters_are_not_hyperparameters(spec):
     inputs = spec["root"]["inputDefinitions"]["parameters"]
-    assert set(inputs) == {"params_file", "data_version", "data_repo", "base_model", "seed"}
+    assert set(inputs) == {"params_file", "image", "data_version", "data_repo", "base_model",
+                           "seed"}
+    assert inputs["image"]["defaultValue"] == components.IMAGE
+
+
+def test_every_stage_runs_in_the_image_the_run_names(spec):
+    for name, executor in spec["deploymentSpec"]["executors"].items():
+        assert executor["container"]["image"] == (
+            "{{$.inputs.parameters['pipelinechannel--image']}}"), name
+
+
+def test_typed_report_and_lineage_artifacts(spec):
+    comps = spec["components"]
+    evaluate = comps["comp-evaluate"]["outputDefinitions"]["artifacts"]
+    assert evaluate["summary"]["artifactType"]["schemaTitle"] == "system.Markdown"
+    validate = comps["comp-validate-dataset"]["outputDefinitions"]["artifacts"]
+    assert validate["report"]["artifactType"]["schemaTitle"] == "system.HTML"
+    # promote reads build_dataset's metrics: the data's identifiers tag the registry version.
+    promote = comps["comp-condition-1"]["dag"]["tasks"]["promote"]["inputs"]["artifacts"]
+    assert promote["data_metrics"]["componentInputArtifact"] == (
+        "pipelinechannel--build-dataset-metrics")
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -1,6 +1,9 @@
 """Lineage lookups: git commit, DVC output hash from dvc.lock, params hash."""
 
+import json
 import subprocess
+
+import pytest
 
 from tracer1 import lineage
 
@@ -91,3 +94,41 @@ def test_lineage_tags_leave_out_what_is_absent(tmp_path):
         lineage.PARAMS_HASH_TAG: lineage.params_hash(tmp_path / "params.yaml"),
     }
     assert lineage.lineage_tags(tmp_path / "x", tmp_path / "x", tmp_path / "x") == {}
+
+
+def test_tree_digest_is_content_and_layout(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root in (a, b):
+        (root / "screenshots/e1").mkdir(parents=True)
+        (root / "train.jsonl").write_text("{}\n")
+        (root / "screenshots/e1/0.png").write_bytes(b"png")
+    assert lineage.tree_digest(a) == lineage.tree_digest(b)  # where it lies does not matter
+    (b / "screenshots/e1/0.png").write_bytes(b"PNG")
+    changed = lineage.tree_digest(b)
+    assert changed != lineage.tree_digest(a)
+    (b / "screenshots/e1/0.png").rename(b / "screenshots/e1/1.png")
+    assert lineage.tree_digest(b) not in (changed, lineage.tree_digest(a))  # a rename counts
+    with pytest.raises(FileNotFoundError):
+        lineage.tree_digest(tmp_path / "missing")
+
+
+def test_build_metrics_identifiers_win_over_the_lock(tmp_path):
+    (tmp_path / "dvc.lock").write_text(LOCK)
+    metrics = tmp_path / "build_dataset.json"
+    metrics.write_text(json.dumps({"source": "dvc", "dvc_rev": "v1.2", "dvc_repo": "git@x:y",
+                                   "data_md5": "abc.dir", "data_sha256": "0f1e", "splits": {}}))
+    tags = lineage.lineage_tags(tmp_path, tmp_path / "dvc.lock", tmp_path / "params.yaml",
+                                build_metrics_path=metrics)
+    assert tags[lineage.DATA_HASH_TAG] == "abc.dir"  # the fetched revision's, not the lock's
+    assert (tags[lineage.DATA_REV_TAG], tags[lineage.DATA_REPO_TAG]) == ("v1.2", "git@x:y")
+    assert tags[lineage.DATA_DIGEST_TAG] == "0f1e"
+    built = tmp_path / "built.json"  # a local build: digest only, the lock keeps its hash
+    built.write_text(json.dumps({"data_sha256": "0f1e", "data_md5": None}))
+    tags = lineage.lineage_tags(tmp_path, tmp_path / "dvc.lock", tmp_path / "params.yaml",
+                                build_metrics_path=built)
+    assert tags[lineage.DATA_HASH_TAG] == "97b803fa6cf57fe961c41c8dbff763bd.dir"
+    assert lineage.DATA_REV_TAG not in tags
+    for bad in ("not json", "[1, 2]"):
+        built.write_text(bad)
+        assert lineage.data_tags(built) == {}
+    assert lineage.data_tags(tmp_path / "missing.json") == {}

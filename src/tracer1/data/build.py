@@ -24,6 +24,7 @@ from typing import Any
 from tracer1.config import BuildDatasetConfig
 from tracer1.envs.base import Suite, close_suite, get_suite, suite_trait
 from tracer1.io import atomic_dir, write_json, write_jsonl
+from tracer1.lineage import tree_digest
 from tracer1.trajectory import Episode, Observation, Step, Task, episode_to_json
 
 SCREENSHOTS = "screenshots"
@@ -176,6 +177,7 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False) -> dict[st
             close_suite(suite)
     metrics = _metrics(stats, by_split)
     metrics["dropped_cross_split_duplicates"] = dict(sorted(dropped.items()))
+    metrics["data_sha256"] = tree_digest(cfg.out_dir)  # the data's identity for lineage
     write_json(cfg.metrics_path, metrics)
     return metrics
 

@@ -22,7 +22,8 @@ task ids (`per_task`), so the gate can compare policies paired, task by task.
 (`difficulty` says which). `offline.steps == 0` means no held-out episodes.
 
 `write_report` writes `report.json`, a flat `metrics.json` for `dvc metrics show`,
-and two figures: `success_by_policy.png` and `training_curves.png`.
+`report.md` (the tables a person reads: every policy per suite, then per task family
+with intervals) and two figures: `success_by_policy.png` and `training_curves.png`.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from tracer1.evaluation.metrics import bootstrap_ci, success_rate
-from tracer1.io import write_json
+from tracer1.io import atomic_open, write_json
 
 SCHEMA_VERSION = 1
 REPORT_FILE = "report.json"
 METRICS_FILE = "metrics.json"
+MARKDOWN_FILE = "report.md"
 SUCCESS_PLOT = "success_by_policy.png"
 CURVES_PLOT = "training_curves.png"
 ROLES = ("candidate", "baseline", "champion")
@@ -261,6 +263,34 @@ def markdown_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def family_table(report: Mapping[str, Any], suite: str) -> str:
+    """Success per task family (rows) and policy (columns) of one suite, with intervals."""
+    names = [n for n, p in report["policies"].items() if suite in p["suites"]]
+    families = sorted({f for n in names for f in report["policies"][n]["suites"][suite]
+                       ["families"]})
+    lines = [f"| {suite} family | " + " | ".join(names) + " |",
+             "|---|" + "---|" * len(names)]
+    for family in families:
+        cells = []
+        for name in names:
+            s = report["policies"][name]["suites"][suite]["families"].get(family)
+            cells.append(f"{_pct(s['success_rate'])} ({_pct(s['ci95'][0])}–{_pct(s['ci95'][1])}, "
+                         f"n={s['episodes']})" if s else "n/a")
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_report(report: Mapping[str, Any]) -> str:
+    """`report.md`: the policy table, then one per-family table per suite."""
+    level = round(100 * float(report["confidence"]))
+    suites = sorted({s for p in report["policies"].values() for s in p["suites"]})
+    parts = [f"# Evaluation on the {report['split']} split", "", markdown_table(report)]
+    for suite in suites:
+        parts += ["", f"## {suite}: success per task family ({level}% interval, episodes)", "",
+                  family_table(report, suite)]
+    return "\n".join(parts) + "\n"
+
+
 def curves_from_rows(
     rows: Iterable[Mapping[str, Any]], *, value: str = "reward"
 ) -> dict[str, list[tuple[int, float]]]:
@@ -288,7 +318,8 @@ def write_report(
     """Write the report, its flat metrics and both figures into `out_dir` (each atomically).
 
     Refuses a report that breaks the schema: the gate must never read a bad one.
-    Returns the written paths by kind (`report`, `metrics`, `success_plot`, `curves_plot`).
+    Returns the written paths by kind (`report`, `metrics`, `markdown`, `success_plot`,
+    `curves_plot`).
     """
     from tracer1.evaluation.plots import plot_curves, plot_success
 
@@ -299,11 +330,14 @@ def write_report(
     paths = {
         "report": out / REPORT_FILE,
         "metrics": out / METRICS_FILE,
+        "markdown": out / MARKDOWN_FILE,
         "success_plot": out / SUCCESS_PLOT,
         "curves_plot": out / CURVES_PLOT,
     }
     write_json(paths["report"], report)
     write_json(paths["metrics"], flat_metrics(report))
+    with atomic_open(paths["markdown"], "w") as fh:
+        fh.write(markdown_report(report))
     plot_success(report, paths["success_plot"])
     plot_curves(curves or {}, paths["curves_plot"])
     return paths
@@ -312,6 +346,7 @@ def write_report(
 __all__ = [
     "CHAMPION_VERSION",
     "CURVES_PLOT",
+    "MARKDOWN_FILE",
     "METRICS_FILE",
     "REPORT_FILE",
     "ROLES",
@@ -320,7 +355,9 @@ __all__ = [
     "build_report",
     "check_report",
     "curves_from_rows",
+    "family_table",
     "flat_metrics",
+    "markdown_report",
     "markdown_table",
     "scored_section",
     "write_report",

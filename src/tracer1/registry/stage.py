@@ -60,8 +60,13 @@ def promote_stage(
     report_path: str | os.PathLike,
     model_dir: str | os.PathLike,
     params_path: str | os.PathLike = "params.yaml",
+    data_metrics_path: str | os.PathLike | None = None,
 ) -> PromoteOutcome:
-    """Run the gate on `report_path` and register `model_dir`; write `cfg.decision_path`."""
+    """Run the gate on `report_path` and register `model_dir`; write `cfg.decision_path`.
+
+    `data_metrics_path`: `build_dataset`'s metrics file, whose data identifiers (content
+    digest; DVC revision and hash when fetched) tag the registry version.
+    """
     from tracer1 import lineage
     from tracer1.registry import mlflow_registry
     from tracer1.tracking import stage_run
@@ -71,10 +76,9 @@ def promote_stage(
     report = read_report(report_path)
     with stage_run("promote", cfg, cfg=tracking, params_path=params_path) as run:
         decision = gate_decision(report, cfg)
-        result = mlflow_registry.promote(
-            model_dir, decision, cfg, lineage.lineage_tags(params_path=params_path),
-            run_id=run.run_id,
-        )
+        tags = lineage.lineage_tags(params_path=params_path,
+                                    build_metrics_path=data_metrics_path)
+        result = mlflow_registry.promote(model_dir, decision, cfg, tags, run_id=run.run_id)
         outcome = PromoteOutcome(decision, result)
         write_json(cfg.decision_path, outcome.to_json())
         run.set_tags({"tracer1.decision": decision.decision,

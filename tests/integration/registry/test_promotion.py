@@ -24,10 +24,14 @@ def test_promote_reject_promote(store, workspace, planner_dir, fake_agent, monke
     cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.3}, tolerance=0.02, margin=0.0,
                         decision_path=str(workspace / "reports/promote/decision.json"))
     report_path = workspace / "report.json"
+    data_metrics = workspace / "reports/build_dataset.json"  # as build_dataset leaves it
+    data_metrics.parent.mkdir(parents=True, exist_ok=True)
+    data_metrics.write_text(json.dumps({"data_sha256": "5eed5eed5eed5eed", "splits": {}}))
 
     def run(model, rep):
         report_path.write_text(json.dumps(rep))
-        outcome = promote_stage(cfg, store.cfg, report_path=report_path, model_dir=model)
+        outcome = promote_stage(cfg, store.cfg, report_path=report_path, model_dir=model,
+                                data_metrics_path=data_metrics)
         written = json.loads((workspace / "reports/promote/decision.json").read_text())
         assert written == json.loads(json.dumps(outcome.to_json()))
         return outcome
@@ -63,6 +67,7 @@ def test_promote_reject_promote(store, workspace, planner_dir, fake_agent, monke
     tags = client.get_model_version(NAME, "2").tags
     assert tags[lineage.GIT_COMMIT_TAG] == lineage.git_commit(workspace)
     assert tags[lineage.DATA_HASH_TAG] == "0123456789abcdef0123456789abcdef.dir"
+    assert tags[lineage.DATA_DIGEST_TAG] == "5eed5eed5eed5eed"
     assert tags[lineage.PARAMS_HASH_TAG] == lineage.params_hash(workspace / "params.yaml")
     assert tags["tracer1.decision"] == "reject"
     assert tags["tracer1.eval.tooluse.success_rate"] == "0.0000"

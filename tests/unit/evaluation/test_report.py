@@ -11,12 +11,14 @@ import pytest
 import tracer1.evaluation.report as report_module
 from tracer1.evaluation.report import (
     CURVES_PLOT,
+    MARKDOWN_FILE,
     METRICS_FILE,
     REPORT_FILE,
     SUCCESS_PLOT,
     build_report,
     check_report,
     flat_metrics,
+    markdown_report,
     markdown_table,
     scored_section,
     write_report,
@@ -122,8 +124,9 @@ def test_write_report_writes_json_metrics_and_both_figures(tmp_path):
     paths = write_report(report, tmp_path / "eval",
                          curves={"stage1_grpo/anticipatory": [(0, 0.1), (10, 0.4), (20, 0.6)],
                                  "stage2_rft/anticipatory": [(0, 0.3), (10, 0.5)]})
-    assert {p.name for p in paths.values()} == {REPORT_FILE, METRICS_FILE, SUCCESS_PLOT,
-                                                CURVES_PLOT}
+    assert {p.name for p in paths.values()} == {REPORT_FILE, METRICS_FILE, MARKDOWN_FILE,
+                                                SUCCESS_PLOT, CURVES_PLOT}
+    assert paths["markdown"].read_text() == markdown_report(report)
     assert json.loads(paths["report"].read_text()) == report
     assert json.loads(paths["metrics"].read_text()) == {
         "reactive": {"tooluse": {"success_rate": pytest.approx(1 / 3, abs=1e-6),
@@ -141,7 +144,7 @@ def test_no_curves_still_draws_a_figure(tmp_path):
     assert paths["curves_plot"].read_bytes().startswith(PNG_MAGIC)
     # Nothing but the four files, no temporary leftovers.
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [REPORT_FILE, METRICS_FILE, SUCCESS_PLOT, CURVES_PLOT])
+        [REPORT_FILE, METRICS_FILE, MARKDOWN_FILE, SUCCESS_PLOT, CURVES_PLOT])
 
 
 def test_write_report_refuses_a_bad_report(tmp_path):
@@ -159,6 +162,22 @@ def test_flat_metrics_and_markdown_table():
     assert len(lines) == 4
     assert "| stage2 (candidate) | tooluse | 66.7% |" in table
     assert "| reactive (baseline) | tooluse | 33.3% |" in table
+
+
+def test_markdown_report_has_every_family_of_every_policy():
+    report = _report()
+    section = report["policies"]["reactive"]["suites"]["tooluse"]
+    section["families"] = {"f": section["families"]["f"], "g": scored_section([0, 1], **BOOT)}
+    text = markdown_report(report)
+    assert text.startswith("# Evaluation on the test split\n")
+    assert markdown_table(report) in text
+    assert "## tooluse: success per task family (90% interval, episodes)" in text
+    lines = text.splitlines()
+    header = lines.index("| tooluse family | stage2 | reactive |")
+    f_row, g_row = lines[header + 2], lines[header + 3]
+    lo, hi = report["policies"]["stage2"]["suites"]["tooluse"]["families"]["f"]["ci95"]
+    assert f_row.startswith(f"| f | 66.7% ({100 * lo:.1f}%–{100 * hi:.1f}%, n=3) | 33.3% (")
+    assert g_row.startswith("| g | n/a | 50.0% (") and g_row.endswith("n=2) |")
 
 
 def test_docstring_examples():
