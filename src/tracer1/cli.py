@@ -73,10 +73,89 @@ def build_dataset_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
     except (KeyError, ValueError) as exc:
         raise _fail(f"error: {exc}") from None
     splits = ", ".join(f"{k}={v['episodes']}" for k, v in metrics["splits"].items())
+    imported = "".join(f"; imported {name}: {sum(r['kept'].values())} episodes"
+                       f" ({r['skipped']} records skipped)"
+                       for name, r in metrics.get("imports", {}).items())
     typer.echo(
         f"build_dataset: expert success {metrics['expert_success_rate']:.1%}; "
-        f"episodes {splits} → {p.build_dataset.out_dir}"
+        f"episodes {splits}{imported} → {p.build_dataset.out_dir}"
     )
+
+
+def _options(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs → importer options; each value read as YAML (``3`` is an int)."""
+    import yaml
+
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise _fail(f"error: --option {pair!r}: expected KEY=VALUE", 2)
+        try:
+            options[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError as exc:
+            raise _fail(f"error: --option {pair!r}: {exc}", 2) from None
+    return options
+
+
+@app.command("import-dataset")
+def import_dataset_cmd(
+    format: Annotated[str | None, typer.Argument(
+        help="importer name (see --list)", show_default=False)] = None,
+    source: Annotated[Path | None, typer.Argument(
+        help="the dataset on disk: a directory, a file or a zip / tar archive",
+        show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="trajectory directory to write ({train,val,test}.jsonl, screenshots/)")
+    ] = None,
+    lenient: Annotated[bool, typer.Option(
+        "--lenient", help="skip malformed records (counted) instead of failing")] = False,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", help="importer option KEY=VALUE (repeatable; VALUE read as YAML)")] = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="also write the import report (JSON) here")] = None,
+    list_formats: Annotated[bool, typer.Option(
+        "--list", help="list the import formats and exit")] = False,
+) -> None:
+    """Import a public dataset (AndroidControl, GUI-Odyssey, Mind2Web, AgentNet, GAIA, GTA)
+    into a trajectory directory that validate-dataset and every stage read. Strict by
+    default: a malformed record fails the import, naming file:record: field, and nothing
+    is written."""
+    from tracer1.data.importers import (
+        ArchiveError,
+        ImportFailed,
+        get_importer,
+        import_dataset,
+        importer_names,
+    )
+
+    if list_formats:
+        typer.echo("\n".join(importer_names()))
+        return
+    if format is None or source is None or out is None:
+        raise _fail("error: FORMAT, SOURCE and --out DIR are required (or --list)", 2)
+    if format not in importer_names():
+        raise _fail(f"error: unknown format {format!r} (known: {', '.join(importer_names())})",
+                    2)
+    options = _options(option or [])
+    try:
+        get_importer(format, **options)  # options are constructor arguments: check them first
+    except (TypeError, ValueError) as exc:
+        raise _fail(f"error: --option {', '.join(options)}: not accepted by {format}: {exc}",
+                    2) from None
+    try:
+        result = import_dataset(format, source, out, strict=not lenient, options=options,
+                                report_path=report)
+    except ImportFailed as exc:
+        raise _fail(f"error: {exc}") from None
+    except (ArchiveError, OSError, ValueError) as exc:
+        raise _fail(f"error: import {format} from {source}: {exc}") from None
+    splits = ", ".join(f"{k}={v}" for k, v in result.episodes.items())
+    typer.echo(f"import-dataset {format}: {result.records} records → episodes {splits}, "
+               f"{result.steps} steps, {result.files_copied} files; {result.skipped} "
+               f"malformed skipped → {out}")
+    for problem in result.problems:
+        typer.echo(f"  skipped {problem}", err=True)
 
 
 @app.command("validate-dataset")

@@ -72,6 +72,51 @@ class SuiteConfig:
 
 
 @dataclass(frozen=True)
+class ImportSourceConfig:
+    """One public dataset on disk imported by `build_dataset` (`tracer1.data.importers`).
+
+    Its episodes join the suites' in the same split files; their suite is the format
+    name. Imported suites have no live environment: closed-loop stages skip them and
+    `evaluate` scores them offline only, under the benchmark's conventions.
+    """
+
+    format: str = ""
+    """Importer name (`tracer1 import-dataset --list`): androidcontrol, gui_odyssey, mind2web,
+    agentnet, gaia, gta."""
+    path: str = ""
+    """The dataset (a directory, a file, or a zip / tar archive), relative to the working
+    directory (the repo root under `dvc repro`). Nothing is fetched. List it under the
+    `build_dataset` deps in dvc.yaml too: DVC cannot read deps from params."""
+    strict: bool = True
+    """Fail the build on any malformed record (False: skip them; counted in the metrics)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the importer (gui_odyssey: `split_file`; see its docstring)."""
+    fractions: dict[str, float] = field(
+        default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
+    """Split -> share of the instructions placed there by a stable hash, for episodes the
+    dataset itself does not split; must sum to 1; a split left out gets none."""
+    use_dataset_split: bool = True
+    """Keep the split the dataset ships where it has one (validation -> val,
+    test_task -> test ...); False: the hash rule splits everything."""
+    weight: float = 1.0
+    """Share of the imported train split kept, by a stable hash of the instruction, in
+    (0, 1]: mixes a large dataset in at a lower rate; val and test stay whole."""
+    max_episodes: int | None = None
+    """At most this many episodes per split, the lowest hash first (stable as the source
+    grows); None keeps every one."""
+
+    def __post_init__(self) -> None:
+        if not self.format:
+            raise ValueError("format: required (an importer name)")
+        if not self.path:
+            raise ValueError("path: required (the dataset on disk)")
+        if not 0 < self.weight <= 1:
+            raise ValueError(f"weight: must be in (0, 1], got {self.weight}")
+        if self.max_episodes is not None and self.max_episodes < 1:
+            raise ValueError(f"max_episodes: must be >= 1 or null, got {self.max_episodes}")
+
+
+@dataclass(frozen=True)
 class SeedRange:
     """Half-open range of task seeds [start, stop)."""
 
@@ -112,6 +157,9 @@ class BuildDatasetConfig:
     screenshots: bool = True
     """Save a PNG per step for suites that render a screen (`screenshots/` beside the
     split files; the step's observation names it), for screenshot-conditioned policies."""
+    imports: dict[str, ImportSourceConfig] = field(default_factory=dict)
+    """Public datasets imported into the same split files, by a name of your choice
+    (the build metrics report each under `imports.<name>`); none by default."""
 
     def make_suites(self) -> dict[str, Any]:
         """Every configured suite by name, built with its `options`."""
@@ -124,6 +172,10 @@ class BuildDatasetConfig:
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"build_dataset.suites.{name}.options: {exc}") from None
         return suites
+
+    def offline_suites(self) -> tuple[str, ...]:
+        """The suites of the imported episodes (their format names): no live environment."""
+        return tuple(sorted({source.format for source in self.imports.values()}))
 
 
 @dataclass(frozen=True)
@@ -248,6 +300,9 @@ class EvaluateConfig:
     episodes_per_family: int = 30
     """Tasks per family, the first by seed: run closed-loop, and their expert trajectories
     scored offline (step metrics)."""
+    offline_episodes_per_family: int | None = None
+    """Imported (offline-only) suites: held-out episodes scored per family, the first by
+    seed (a stable hash for imports); None scores the whole split, as published numbers do."""
     max_steps: int = 12
     bootstrap_samples: int = 1000
     confidence: float = 0.95
@@ -430,3 +485,39 @@ def _check(params: Params, source: str) -> None:
             )
     if params.forecast.history < 0:
         raise ConfigError(f"{source}: forecast.history: must be >= 0")
+    _check_imports(params, source)
+
+
+def _check_imports(params: Params, source: str) -> None:
+    """Imports name a known format, only the build's splits, and no live suite."""
+    build = params.build_dataset
+    if not build.imports:
+        return
+    from tracer1.data.importers import get_importer, importer_names  # loads the formats
+
+    splits = [name for name, _ in build.seeds.items()]
+    formats = importer_names()
+    for name, imp in sorted(build.imports.items()):
+        where = f"{source}: build_dataset.imports.{name}"
+        if imp.format not in formats:
+            raise ConfigError(f"{where}.format: unknown {imp.format!r} "
+                              f"(known: {', '.join(formats)})")
+        try:
+            get_importer(imp.format, **imp.options)  # options are its constructor arguments
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}.options: {exc}") from None
+        if imp.format in build.suites:
+            raise ConfigError(f"{where}.format: {imp.format!r} is also a live suite in "
+                              "build_dataset.suites; its episodes would be mistaken for it")
+        unknown = sorted(set(imp.fractions) - set(splits))
+        if unknown:
+            raise ConfigError(f"{where}.fractions: {unknown} are not splits "
+                              f"({', '.join(splits)})")
+        if any(f < 0 for f in imp.fractions.values()) or \
+                abs(sum(imp.fractions.values()) - 1.0) > 1e-6:
+            raise ConfigError(f"{where}.fractions: shares must be >= 0 and sum to 1, "
+                              f"got {imp.fractions}")
+    floored = sorted(set(params.promote.floors) & set(build.offline_suites()))
+    if floored:
+        raise ConfigError(f"{source}: promote.floors.{floored[0]}: imported suites are scored "
+                          "offline only: there is no closed-loop success rate to floor")

@@ -77,7 +77,8 @@ def build_dataset(params: Params, params_path: str, *, progress: bool = False,
         if dvc_rev:
             metrics = _fetch_dataset(params, dvc_repo or ".", dvc_rev)
         else:
-            metrics = build(params.build_dataset, progress=progress)
+            metrics = build(params.build_dataset, progress=progress,
+                            limits=params.validate_dataset)
         run.set_tags(lineage.data_tags(params.build_dataset.metrics_path))
         run.log_metrics(_flat_numbers(metrics))
         run.log_artifact(params.build_dataset.metrics_path)
@@ -225,7 +226,7 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
     from tracer1.data.jsonl import read_episodes
     from tracer1.evaluation.harness import evaluate_planners, group_by_suite
     from tracer1.evaluation.report import write_report
-    from tracer1.evaluation.tasks import split_tasks
+    from tracer1.evaluation.tasks import offline_episodes, split_tasks
     from tracer1.policy import load_agent
     from tracer1.registry import mlflow_registry
 
@@ -250,12 +251,20 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
             # Offline step metrics on the expert trajectories of the very tasks run closed-loop.
             chosen = {task.task_id for suite_tasks in tasks.values() for task in suite_tasks}
             split_file = Path(params.build_dataset.out_dir) / f"{cfg.split}.jsonl"
-            heldout = group_by_suite(read_episodes(split_file), chosen)
-            report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles, suites=suites)
+            episodes = read_episodes(split_file)
+            heldout = group_by_suite(episodes, chosen)
+            # Imported suites: no environment to run; scored offline on their recorded split.
+            imported = offline_episodes(params.build_dataset, episodes,
+                                        cfg.offline_episodes_per_family)
+            report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles, suites=suites,
+                                       offline_only=imported)
         paths = write_report(report, cfg.out_dir, curves=_curves(params))
         for name, policy in report["policies"].items():
             for suite, section in policy["suites"].items():
                 run.log_metrics({f"{name}.{suite}.success_rate": section["success_rate"]})
+            for suite, section in policy.get("offline_only", {}).items():
+                run.log_metrics({f"{name}.{suite}.offline.{k}": v for k, v in
+                                 _flat_numbers(section["offline"]).items()})
         for path in paths.values():
             run.log_artifact(path)
     return report

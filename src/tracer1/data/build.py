@@ -7,6 +7,11 @@ killed run never leaves a half-written dataset) plus a metrics JSON. Suites that
 render a screen (MiniWoB) also leave one PNG per step under
 ``screenshots/<episode_id>/<step>.png``; the step's observation names it.
 
+Public datasets configured under `imports` (`tracer1.data.importers`) are imported
+first (a malformed source fails the build before any expert runs) into a scratch
+folder inside the same staging directory; their kept episodes are appended to the
+split files after the experts', their screenshots and attachments moved into place.
+
 Deterministic: the same config yields the same episodes (screenshots are PNGs of
 the same pages; their bytes may differ across Chromium builds).
 """
@@ -14,20 +19,25 @@ the same pages; their bytes may differ across Chromium builds).
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import shutil
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracer1.config import BuildDatasetConfig
+from tracer1.config import BuildDatasetConfig, ImportSourceConfig, ValidateDatasetConfig
 from tracer1.envs.base import Suite, close_suite, get_suite, suite_trait
 from tracer1.io import atomic_dir, write_json, write_jsonl
 from tracer1.lineage import tree_digest
 from tracer1.trajectory import Episode, Observation, Step, Task, episode_to_json
 
 SCREENSHOTS = "screenshots"
+ATTACHMENTS = "attachments"  # the importers' folder of attached files (GAIA, GTA)
+IMPORT_SCRATCH = ".imports"  # inside the staging directory; removed before the swap
+SUBSAMPLE_SALT = "tracer1-import-weight-v1"  # independent of the split hash
 
 
 def screenshot_path(episode_id: str, index: int) -> str:
@@ -144,8 +154,116 @@ def iter_tasks(
         yield job, task
 
 
-def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False) -> dict[str, Any]:
-    """Write expert trajectories to `cfg.out_dir` and metrics to `cfg.metrics_path`."""
+# ------------------------------------------------------------------ imports
+
+
+def subsample(records: Sequence[dict[str, Any]], *, weight: float = 1.0,
+              max_episodes: int | None = None) -> list[dict[str, Any]]:
+    """The records kept, in their order: an instruction's hash below `weight`, then at most
+    `max_episodes`, the lowest hash first.
+
+    The hash is of the instruction (case- and space-folded), as the split rule's, so
+    episodes of one task stay together, and per item, so a kept episode stays kept
+    when the source grows.
+
+    >>> rows = [{"episode_id": f"x/{i}", "instruction": f"task {i}"} for i in range(100)]
+    >>> len(subsample(rows, weight=0.5)) in range(35, 66), len(subsample(rows, max_episodes=7))
+    (True, 7)
+    """
+    from tracer1.data.importers.splits import group_key, unit_hash
+
+    def rank(rec: dict[str, Any]) -> tuple[float, str]:
+        return unit_hash(group_key(rec["instruction"]), SUBSAMPLE_SALT), rec["episode_id"]
+
+    kept = [rec for rec in records if weight >= 1 or rank(rec)[0] < weight]
+    if max_episodes is not None and len(kept) > max_episodes:
+        chosen = {id(rec) for rec in sorted(kept, key=rank)[:max_episodes]}
+        kept = [rec for rec in kept if id(rec) in chosen]
+    return kept
+
+
+def _split_rule(source: ImportSourceConfig, splits: Sequence[str]) -> Any:
+    from tracer1.data.importers import SplitRule
+
+    return SplitRule(fractions={s: source.fractions.get(s, 0.0) for s in splits},
+                     use_dataset_split=source.use_dataset_split)
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _move_files(scratch: Path, staging: Path, episode_id: str) -> None:
+    """Move an imported episode's screenshot and attachment folders into the dataset."""
+    for folder in (SCREENSHOTS, ATTACHMENTS):
+        src = scratch / folder / episode_id
+        if not src.exists():
+            continue
+        dest = staging / folder / episode_id
+        if dest.exists():
+            raise ValueError(f"{folder}/{episode_id}: already in the dataset")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)  # same file system: a rename, no copy
+
+
+def import_sources(
+    cfg: BuildDatasetConfig, staging: Path, limits: ValidateDatasetConfig | None = None
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """Import every `cfg.imports` source into `staging`: (records by split, report by name).
+
+    Each source is imported (`import_dataset`) into a scratch folder, subsampled
+    (`subsample`: train by `weight`, every split by `max_episodes`), and its kept
+    episodes' files moved into `staging`. An episode id seen twice (one format
+    imported twice from overlapping sources) is an error naming both imports.
+    """
+    from tracer1.data.importers import ArchiveError, ImportFailed, import_dataset
+
+    splits = [name for name, _ in cfg.seeds.items()]
+    records: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    owner: dict[str, str] = {}
+    reports: dict[str, dict[str, Any]] = {}
+    for name, source in sorted(cfg.imports.items()):
+        where = f"build_dataset.imports.{name} ({source.format} from {source.path})"
+        scratch = staging / IMPORT_SCRATCH / name
+        try:
+            report = import_dataset(source.format, source.path, scratch, strict=source.strict,
+                                    split_rule=_split_rule(source, splits), limits=limits,
+                                    options=dict(source.options))
+        except (ImportFailed, ArchiveError, OSError, TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+        kept: dict[str, int] = {}
+        dropped = {"weight": 0, "max_episodes": 0}
+        for split in splits:
+            rows = _read_rows(scratch / f"{split}.jsonl")
+            weighted = subsample(rows, weight=source.weight if split == "train" else 1.0)
+            chosen = subsample(weighted, max_episodes=source.max_episodes)
+            dropped["weight"] += len(rows) - len(weighted)
+            dropped["max_episodes"] += len(weighted) - len(chosen)
+            for rec in chosen:
+                eid = rec["episode_id"]
+                if eid in owner:
+                    raise ValueError(f"{where}: episode {eid} is also imported by "
+                                     f"build_dataset.imports.{owner[eid]}")
+                owner[eid] = name
+                _move_files(scratch, staging, eid)
+            records[split] += chosen
+            kept[split] = len(chosen)
+        # The scratch path is a temporary name: report where the episodes ended up.
+        reports[name] = {**report.to_json(), "out_dir": cfg.out_dir, "kept": kept,
+                         "dropped_by_subsample": dropped}
+    shutil.rmtree(staging / IMPORT_SCRATCH, ignore_errors=True)
+    return dict(records), reports
+
+
+# ------------------------------------------------------------------ build
+
+
+def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False,
+                  limits: ValidateDatasetConfig | None = None) -> dict[str, Any]:
+    """Write expert trajectories (and the configured imports) to `cfg.out_dir`, metrics to
+    `cfg.metrics_path`. `limits` are the checks `validate_dataset` will apply (imports
+    refuse what it would refuse; its defaults when None)."""
     from tqdm import tqdm
 
     dropped: dict[str, int] = {}
@@ -158,6 +276,8 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False) -> dict[st
         with atomic_dir(cfg.out_dir) as tmp:
             root = Path(tmp) if cfg.screenshots else None
             try:
+                # Imports first: a bad source fails the build before any expert runs.
+                imported, imports = import_sources(cfg, Path(tmp), limits)
                 for job, task in tqdm(jobs, desc="build_dataset", unit="ep",
                                       disable=not progress):
                     episode = expert_episode(suites[job.suite], task, job.split, cfg.max_steps,
@@ -171,12 +291,15 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False) -> dict[st
                 for env in envs.values():
                     env.close()
             for split, _ in cfg.seeds.items():
+                by_split[split] += imported.get(split, [])
                 write_jsonl(Path(tmp) / f"{split}.jsonl", by_split[split])
     finally:
         for suite in suites.values():
             close_suite(suite)
     metrics = _metrics(stats, by_split)
     metrics["dropped_cross_split_duplicates"] = dict(sorted(dropped.items()))
+    if imports:
+        metrics["imports"] = imports
     metrics["data_sha256"] = tree_digest(cfg.out_dir)  # the data's identity for lineage
     write_json(cfg.metrics_path, metrics)
     return metrics

@@ -8,6 +8,11 @@ passes the result to `write_report`.
 
 Long-horizon tasks are a suite's tasks of the highest difficulty evaluated
 (tool use: difficulty 3, 4-6 tool calls): where anticipation should pay off.
+
+Imported suites (`offline_only`: public datasets, no live environment) are scored
+offline only, on their recorded held-out episodes, under the benchmark's own
+conventions (`offline.convention_metrics`); every suite's offline section carries
+those conventions too, from the same greedy forecasts.
 """
 
 from __future__ import annotations
@@ -19,8 +24,19 @@ from typing import Any
 from tracer1.config import EvaluateConfig
 from tracer1.envs.base import Suite, get_suite
 from tracer1.evaluation.metrics import episode_stats
-from tracer1.evaluation.offline import OfflineMetrics, offline_metrics
-from tracer1.evaluation.report import build_report, scored_section
+from tracer1.evaluation.offline import (
+    OfflineMetrics,
+    Prediction,
+    convention_metrics,
+    metrics_of,
+    predict_steps,
+)
+from tracer1.evaluation.report import (
+    CONVENTIONS,
+    build_report,
+    offline_only_section,
+    scored_section,
+)
 from tracer1.policy.base import Planner
 from tracer1.rollout import EpisodeTrace, run_episodes
 from tracer1.trajectory import Episode, Task
@@ -36,8 +52,10 @@ def suite_section(
     samples: int,
     confidence: float,
     seed: int,
+    conventions: Mapping[str, Mapping[str, float | int]] | None = None,
 ) -> dict[str, Any]:
-    """One policy's report section for one suite (see the schema in `report`)."""
+    """One policy's report section for one suite (see the schema in `report`);
+    `conventions` (group → metrics) goes under `offline` when given."""
     ids = [t.task.task_id for t in traces]
     if len(set(ids)) != len(ids):
         raise ValueError("task ids repeat within a suite: per-task outcomes would collide")
@@ -48,7 +66,7 @@ def suite_section(
         by_family[trace.task.family].append(float(trace.success))
     hardest = max((t.task.difficulty for t in traces), default=0)
     long_horizon = [float(t.success) for t in traces if t.task.difficulty == hardest]
-    return {
+    section = {
         **scored_section([float(t.success) for t in traces], **boot),
         "mean_steps": round(stats["mean_steps"], 6),
         "repetition_rate": round(stats["repetition_rate"], 6),
@@ -58,6 +76,23 @@ def suite_section(
         "long_horizon": {**scored_section(long_horizon, **boot), "difficulty": hardest},
         "offline": {k: round(v, 6) for k, v in offline.to_dict().items()},
     }
+    if conventions:
+        section["offline"][CONVENTIONS] = dict(conventions)
+    return section
+
+
+def _offline(suite: str, predictions: Sequence[Prediction]) -> tuple[OfflineMetrics, dict]:
+    """Step metrics and the suite's benchmark conventions of the same predictions."""
+    conventions = convention_metrics(suite, predictions) if predictions else {}
+    return metrics_of(predictions), conventions
+
+
+def offline_section(suite: str, episodes: Sequence[Episode],
+                    predictions: Sequence[Prediction]) -> dict[str, Any]:
+    """One policy's `offline_only` section for an imported suite."""
+    offline, conventions = _offline(suite, predictions)
+    rounded = {k: round(v, 6) for k, v in offline.to_dict().items()}
+    return offline_only_section(len(episodes), rounded, conventions)
 
 
 def group_by_suite(
@@ -92,6 +127,7 @@ def evaluate_planners(
     roles: Mapping[str, str | None] | None = None,
     suites: Mapping[str, Suite] | None = None,
     batch_size: int | None = None,
+    offline_only: Mapping[str, Sequence[Episode]] | None = None,
 ) -> dict[str, Any]:
     """Score every planner on the same tasks (suite name → tasks); return the report dict.
 
@@ -101,21 +137,34 @@ def evaluate_planners(
     without any reports `offline.steps == 0`. `roles` maps gate roles to planner
     names (default `DEFAULT_ROLES`, where evaluated), plus optionally
     `champion_version`, the registry version the champion policy is, for the gate;
-    `suites` supplies configured suite instances by name.
+    `suites` supplies configured suite instances by name. `offline_only` (suite name →
+    held-out episodes) are imported suites: no environment is made for them; every
+    planner is scored offline on those episodes (`report`'s `offline_only` sections).
     """
+    imported = dict(offline_only or {})
+    both = sorted(set(imported) & set(suites_tasks))
+    if both:
+        raise ValueError(f"suites {both} are both closed-loop and offline-only")
     boot = {"samples": cfg.bootstrap_samples, "confidence": cfg.confidence, "seed": cfg.seed}
     resolved = {name: (suites or {}).get(name) or get_suite(name) for name in suites_tasks}
     policies: dict[str, dict[str, Any]] = {}
+    offline_sections: dict[str, dict[str, Any]] = {}
     for name, planner in planners.items():
         sections = {}
         for suite_name, tasks in sorted(suites_tasks.items()):
             traces = run_episodes(planner, resolved[suite_name], tasks, max_steps=cfg.max_steps,
                                   sample=False, batch_size=batch_size)
-            offline = offline_metrics(planner, heldout_episodes.get(suite_name, ()))
-            sections[suite_name] = suite_section(traces, offline, **boot)
+            predictions = predict_steps(planner, heldout_episodes.get(suite_name, ()))
+            offline, conventions = _offline(suite_name, predictions)
+            sections[suite_name] = suite_section(traces, offline, **boot, conventions=conventions)
         policies[name] = sections
+        offline_sections[name] = {
+            suite_name: offline_section(suite_name, episodes, predict_steps(planner, episodes))
+            for suite_name, episodes in sorted(imported.items()) if episodes
+        }
     chosen = default_roles(list(planners)) if roles is None else dict(roles)
-    return build_report(policies, split=cfg.split, confidence=cfg.confidence, roles=chosen)
+    return build_report(policies, split=cfg.split, confidence=cfg.confidence, roles=chosen,
+                        offline_only=offline_sections)
 
 
 __all__ = [
@@ -123,5 +172,6 @@ __all__ = [
     "default_roles",
     "evaluate_planners",
     "group_by_suite",
+    "offline_section",
     "suite_section",
 ]

@@ -9,7 +9,10 @@
      "families": {"<family>": {"success_rate", "ci95", "episodes"}},
      "long_horizon": {"success_rate", "ci95", "episodes", "difficulty"},
      "offline": {"action_type_accuracy", "argument_accuracy", "step_success_rate",
-                 "parse_error_rate", "steps"}}}}},
+                 "parse_error_rate", "steps",
+                 "conventions": {"<group>": {"<rate>": float, "steps" | "answers": int}}}}},
+   "offline_only": {"<suite>": {           # optional: imported datasets, no live environment
+     "episodes": int, "offline": {...as above, "conventions" required}}}}},
  "roles": {"candidate": "<name>", "baseline": "<name>" | null, "champion": "<name>" | null,
            "champion_version": "<registry version>"   # optional: which champion was scored
  }}
@@ -20,6 +23,16 @@ keeps its name whatever the level). Every policy of a suite is scored on the sam
 task ids (`per_task`), so the gate can compare policies paired, task by task.
 `long_horizon` covers the suite's tasks of the highest difficulty evaluated
 (`difficulty` says which). `offline.steps == 0` means no held-out episodes.
+
+`offline.conventions` (optional) scores the same first actions under the public
+benchmarks' rules (`evaluation.offline.CONVENTION_GROUPS`: ``step`` - action-type,
+grounding with the 14% rule, step success; ``tool``; ``answer_exact``;
+``answer_phrases``); counts are the `CONVENTION_COUNT_KEYS`, everything else a rate.
+`offline_only` holds the imported suites: scored offline on the split's recorded
+episodes only, every policy on the same ones. The gate reads `suites` alone (a
+closed-loop success rate is what it compares), so an imported suite never
+decides a promotion; a policy with only `offline_only` suites is a valid report the
+gate rejects (nothing closed-loop to judge).
 
 `write_report` writes `report.json`, a flat `metrics.json` for `dvc metrics show`,
 `report.md` (the tables a person reads: every policy per suite, then per task family
@@ -51,6 +64,10 @@ OFFLINE_KEYS = (
     "action_type_accuracy", "argument_accuracy", "step_success_rate", "parse_error_rate", "steps",
 )
 SUITE_KEYS = (*SCORED_KEYS, *RATE_KEYS[1:], "per_task", "families", "long_horizon", "offline")
+OFFLINE_ONLY = "offline_only"  # optional key of a policy: its imported suites
+CONVENTIONS = "conventions"  # optional key of an `offline` section (required offline-only)
+CONVENTION_COUNT_KEYS = frozenset({"steps", "answers"})
+"""Keys of a conventions group that are counts (denominators); the rest are rates."""
 DIGITS = 6  # rounding of every float in the report: stable diffs, no float noise
 
 
@@ -70,19 +87,33 @@ def scored_section(
     }
 
 
+def offline_only_section(episodes: int, offline: Mapping[str, Any],
+                         conventions: Mapping[str, Mapping[str, float | int]]) -> dict[str, Any]:
+    """One policy's section for one imported suite: offline metrics and its conventions."""
+    return {"episodes": episodes,
+            "offline": {**{k: offline[k] for k in OFFLINE_KEYS}, CONVENTIONS: dict(conventions)}}
+
+
 def build_report(
     policies: Mapping[str, Mapping[str, Mapping[str, Any]]],
     *,
     split: str,
     confidence: float,
     roles: Mapping[str, str | None],
+    offline_only: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the report from policy → suite → suite section; raises if it breaks the schema."""
+    """Assemble the report from policy → suite → suite section (and, for imported suites,
+    policy → suite → `offline_only_section`); raises if it breaks the schema."""
+    sections: dict[str, dict[str, Any]] = {
+        name: {"suites": dict(suites)} for name, suites in policies.items()}
+    for name, suites in (offline_only or {}).items():
+        if suites:
+            sections.setdefault(name, {"suites": {}})[OFFLINE_ONLY] = dict(suites)
     report = {
         "schema_version": SCHEMA_VERSION,
         "split": split,
         "confidence": float(confidence),
-        "policies": {name: {"suites": dict(suites)} for name, suites in policies.items()},
+        "policies": sections,
         "roles": {role: roles.get(role) for role in ROLES},
     }
     if roles.get(CHAMPION_VERSION) is not None:
@@ -147,15 +178,73 @@ def _check_suite(section: Any, where: str) -> list[str]:
         for family, sub in families.items():
             problems += _check_scored(sub, f"{where}.families.{family}")
     problems += _check_scored(section["long_horizon"], f"{where}.long_horizon")
-    offline = section["offline"]
+    return problems + _check_offline(section["offline"], f"{where}.offline")
+
+
+def _check_offline(offline: Any, where: str, *, conventions: bool = False) -> list[str]:
+    """An `offline` section; `conventions` is required when `conventions` is True."""
     if not isinstance(offline, Mapping):
-        return [*problems, f"{where}.offline: expected an object"]
-    problems += [f"{where}.offline.{k}: missing" for k in OFFLINE_KEYS if k not in offline]
-    problems += [f"{where}.offline.{k}: not a rate in [0, 1]" for k in OFFLINE_KEYS[:-1]
+        return [f"{where}: expected an object"]
+    problems = [f"{where}.{k}: missing" for k in OFFLINE_KEYS if k not in offline]
+    problems += [f"{where}.{k}: not a rate in [0, 1]" for k in OFFLINE_KEYS[:-1]
                  if k in offline and not _is_rate(offline[k])]
     if "steps" in offline and not _is_count(offline["steps"]):
-        problems.append(f"{where}.offline.steps: not a count")
+        problems.append(f"{where}.steps: not a count")
+    if CONVENTIONS in offline:
+        problems += _check_conventions(offline[CONVENTIONS], f"{where}.{CONVENTIONS}")
+    elif conventions:
+        problems.append(f"{where}.{CONVENTIONS}: missing")
     return problems
+
+
+def _check_conventions(groups: Any, where: str) -> list[str]:
+    if not isinstance(groups, Mapping) or not groups:
+        return [f"{where}: expected a non-empty object of metric groups"]
+    problems = []
+    for group, metrics in groups.items():
+        at = f"{where}.{group}"
+        if not isinstance(metrics, Mapping) or not metrics:
+            problems.append(f"{at}: expected a non-empty object of metrics")
+            continue
+        for key, value in metrics.items():
+            if key in CONVENTION_COUNT_KEYS and not _is_count(value):
+                problems.append(f"{at}.{key}: not a count")
+            elif key not in CONVENTION_COUNT_KEYS and not _is_rate(value):
+                problems.append(f"{at}.{key}: not a rate in [0, 1]")
+    return problems
+
+
+def _check_offline_only(suites: Any, closed_loop: Mapping[str, Any], where: str) -> list[str]:
+    if not isinstance(suites, Mapping) or not suites:
+        return [f"{where}: expected a non-empty object of imported suites"]
+    problems = []
+    for suite, section in suites.items():
+        at = f"{where}.{suite}"
+        if suite in closed_loop:
+            problems.append(f"{at}: also a closed-loop suite of this policy")
+        if not isinstance(section, Mapping):
+            problems.append(f"{at}: expected an object")
+            continue
+        problems += [f"{at}.{k}: missing" for k in ("episodes", "offline") if k not in section]
+        if "episodes" in section and not _is_count(section["episodes"]):
+            problems.append(f"{at}.episodes: not a count")
+        if "offline" in section:
+            problems += _check_offline(section["offline"], f"{at}.offline", conventions=True)
+    return problems
+
+
+def _check_same_offline_only(policies: Mapping[str, Any]) -> list[str]:
+    """Every policy scored on the same imported suites, episodes and steps."""
+    shapes = {
+        name: {suite: (s["episodes"], s["offline"]["steps"])
+               for suite, s in policy.get(OFFLINE_ONLY, {}).items()}
+        for name, policy in policies.items()
+    }
+    if len({tuple(sorted(v.items())) for v in shapes.values()}) <= 1:
+        return []
+    sizes = ", ".join(f"{n}: {dict(sorted(v.items()))}" for n, v in sorted(shapes.items()))
+    return [f"policies.*.{OFFLINE_ONLY}: policies scored different imported episodes "
+            f"(suite: (episodes, steps)) {sizes}"]
 
 
 def _check_same_tasks(policies: Mapping[str, Any]) -> list[str]:
@@ -193,13 +282,18 @@ def check_report(report: Any) -> list[str]:
         return [*problems, "policies: expected a non-empty object"]
     for name, policy in policies.items():
         suites = policy.get("suites") if isinstance(policy, Mapping) else None
-        if not isinstance(suites, Mapping) or not suites:
+        imported = policy.get(OFFLINE_ONLY) if isinstance(policy, Mapping) else None
+        # Only imported suites (no live environment) is a report; the gate rejects it.
+        if not isinstance(suites, Mapping) or not (suites or imported):
             problems.append(f"policies.{name}.suites: expected a non-empty object")
             continue
         for suite, section in suites.items():
             problems += _check_suite(section, f"policies.{name}.suites.{suite}")
+        if OFFLINE_ONLY in policy:
+            problems += _check_offline_only(imported, suites, f"policies.{name}.{OFFLINE_ONLY}")
     if not problems:
         problems += _check_same_tasks(policies)
+        problems += _check_same_offline_only(policies)
     roles = report["roles"]
     if not isinstance(roles, Mapping):
         return [*problems, "roles: expected an object"]
@@ -218,18 +312,23 @@ def check_report(report: Any) -> list[str]:
 # ------------------------------------------------------------------ views
 
 
-def flat_metrics(report: Mapping[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
-    """policy → suite → {success_rate, offline_step_success_rate}: for `dvc metrics show`."""
-    return {
-        name: {
+def flat_metrics(report: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """policy → suite → {success_rate, offline_step_success_rate}: for `dvc metrics show`;
+    an imported suite has no success_rate but its conventions (group → metric → value)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, policy in report["policies"].items():
+        rows = {
             suite: {
                 "success_rate": section["success_rate"],
                 "offline_step_success_rate": section["offline"]["step_success_rate"],
             }
             for suite, section in sorted(policy["suites"].items())
         }
-        for name, policy in report["policies"].items()
-    }
+        for suite, section in sorted(policy.get(OFFLINE_ONLY, {}).items()):
+            rows[suite] = {"offline_step_success_rate": section["offline"]["step_success_rate"],
+                           CONVENTIONS: section["offline"][CONVENTIONS]}
+        out[name] = rows
+    return out
 
 
 def _pct(value: float) -> str:
@@ -280,14 +379,52 @@ def family_table(report: Mapping[str, Any], suite: str) -> str:
     return "\n".join(lines)
 
 
+def _offline_sections(report: Mapping[str, Any], suite: str) -> dict[str, Mapping[str, Any]]:
+    """policy → the suite's `offline` section (closed-loop or imported), where it has one."""
+    out = {}
+    for name, policy in report["policies"].items():
+        section = policy["suites"].get(suite) or policy.get(OFFLINE_ONLY, {}).get(suite)
+        if section is not None:
+            out[name] = section["offline"]
+    return out
+
+
+def conventions_table(report: Mapping[str, Any], suite: str) -> str:
+    """One suite's offline metrics under its benchmark conventions: a row per policy,
+    a column per group metric (rates in %, counts as they are); "" without conventions."""
+    offline = {n: o for n, o in _offline_sections(report, suite).items() if CONVENTIONS in o}
+    columns = list(dict.fromkeys((g, k) for o in offline.values()
+                                 for g, m in o[CONVENTIONS].items() for k in m))
+    if not columns:
+        return ""
+    lines = [f"| {suite} policy | " + " | ".join(f"{g} {k}" for g, k in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for name, section in offline.items():
+        cells = []
+        for group, key in columns:
+            value = section[CONVENTIONS].get(group, {}).get(key)
+            cells.append("n/a" if value is None else
+                         str(value) if key in CONVENTION_COUNT_KEYS else _pct(value))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown_report(report: Mapping[str, Any]) -> str:
-    """`report.md`: the policy table, then one per-family table per suite."""
+    """`report.md`: the policy table, one per-family table per suite, then the offline
+    metrics under each suite's benchmark conventions (imported suites only there)."""
     level = round(100 * float(report["confidence"]))
     suites = sorted({s for p in report["policies"].values() for s in p["suites"]})
+    imported = sorted({s for p in report["policies"].values() for s in p.get(OFFLINE_ONLY, {})})
     parts = [f"# Evaluation on the {report['split']} split", "", markdown_table(report)]
     for suite in suites:
         parts += ["", f"## {suite}: success per task family ({level}% interval, episodes)", "",
                   family_table(report, suite)]
+    for suite in [*suites, *imported]:
+        table = conventions_table(report, suite)
+        if table:
+            kind = "imported, offline only" if suite in imported else "offline"
+            parts += ["", f"## {suite}: benchmark conventions ({kind}, held-out expert steps)",
+                      "", table]
     return "\n".join(parts) + "\n"
 
 
@@ -345,20 +482,25 @@ def write_report(
 
 __all__ = [
     "CHAMPION_VERSION",
+    "CONVENTIONS",
+    "CONVENTION_COUNT_KEYS",
     "CURVES_PLOT",
     "MARKDOWN_FILE",
     "METRICS_FILE",
+    "OFFLINE_ONLY",
     "REPORT_FILE",
     "ROLES",
     "SCHEMA_VERSION",
     "SUCCESS_PLOT",
     "build_report",
     "check_report",
+    "conventions_table",
     "curves_from_rows",
     "family_table",
     "flat_metrics",
     "markdown_report",
     "markdown_table",
+    "offline_only_section",
     "scored_section",
     "write_report",
 ]

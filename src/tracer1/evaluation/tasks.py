@@ -7,6 +7,11 @@ caps, and without the questions `build_dataset` dropped because an earlier split
 already asked them (otherwise a test question could be one the planner trained on).
 Tasks come from `data.build.iter_tasks`, so the two can never disagree.
 
+Imported suites (`build_dataset.imports`) have no live environment and no task
+generator: `split_tasks` never yields them, so the closed-loop stages (feedback
+collection, Stage 2, the closed loop of `evaluate`) skip them by construction, and
+`offline_episodes` picks their recorded held-out episodes for offline scoring.
+
 >>> from tracer1.config import BuildDatasetConfig, SeedRange, SplitSeeds
 >>> cfg = BuildDatasetConfig(seeds=SplitSeeds(SeedRange(0, 4), SeedRange(4, 6), SeedRange(6, 9)))
 >>> tasks = split_tasks(cfg, "test", episodes_per_family=2)["tooluse"]
@@ -17,11 +22,12 @@ True
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 from tracer1.config import BuildDatasetConfig
 from tracer1.data.build import iter_tasks
 from tracer1.envs.base import Suite
-from tracer1.trajectory import Task
+from tracer1.trajectory import Episode, Task
 
 
 def split_tasks(
@@ -49,4 +55,29 @@ def split_tasks(
     return {name: chosen[name] for name in sorted(build.suites)}
 
 
-__all__ = ["split_tasks"]
+def offline_episodes(
+    build: BuildDatasetConfig, episodes: Iterable[Episode], per_family: int | None = None
+) -> dict[str, list[Episode]]:
+    """Imported suite → its episodes among `episodes` (a split file's), at most `per_family`
+    per family, the first by seed (an imported seed is a stable hash of the episode id).
+
+    >>> from tracer1.config import ImportSourceConfig
+    >>> cfg = BuildDatasetConfig(imports={"q": ImportSourceConfig(format="gaia", path="x")})
+    >>> eps = [Episode(f"{s}/e{i}", s, "f", 9 - i, "test", "q", (), True)
+    ...        for s in ("gaia", "tooluse") for i in range(3)]
+    >>> [e.seed for e in offline_episodes(cfg, eps, per_family=2)["gaia"]]
+    [7, 8]
+    """
+    imported = set(build.offline_suites())
+    by_family: dict[tuple[str, str], list[Episode]] = defaultdict(list)
+    for episode in episodes:
+        if episode.suite in imported:
+            by_family[(episode.suite, episode.family)].append(episode)
+    chosen: dict[str, list[Episode]] = {suite: [] for suite in sorted(imported)}
+    for (suite, _), group in sorted(by_family.items()):
+        ordered = sorted(group, key=lambda e: (e.seed, e.episode_id))
+        chosen[suite] += ordered if per_family is None else ordered[:per_family]
+    return {suite: eps for suite, eps in chosen.items() if eps}
+
+
+__all__ = ["offline_episodes", "split_tasks"]
