@@ -102,6 +102,22 @@ def to_key(key: str) -> str:
     return prefix + _SPECIAL_KEYS.get(last, last)
 
 
+def pressable(key: str) -> bool:
+    """Whether WebDriver can press `to_key(key)`: one character or a named key, after the
+    modifiers. A planner's made-up key (``press(key="tuefgk")``) is an invalid action, not
+    something to send: the driver rejects it as an error that looks like a dead browser.
+
+    >>> pressable("Enter"), pressable("ctrl+a"), pressable("tuefgk"), pressable("")
+    (True, True, False, False)
+    """
+    from miniwob.constants import WEBDRIVER_MODIFIER_KEYS, WEBDRIVER_SPECIAL_KEYS
+
+    raw = to_key(key)
+    while raw[:2] in WEBDRIVER_MODIFIER_KEYS:
+        raw = raw[2:]
+    return len(raw) == 1 or raw in WEBDRIVER_SPECIAL_KEYS
+
+
 def _blank_info(action: Action) -> dict[str, Any]:
     return {"verb": action.verb, "point": None, "element": None, "text": None, "key": None,
             "direction": None, "ok": True}
@@ -361,6 +377,9 @@ class MiniWoBEnv:
     def _step_press(self, action: Press) -> dict[str, Any]:
         from miniwob.selenium_actions import execute_press_key
 
+        if not pressable(action.key):
+            self._error = f"error: press(): no key named {action.key!r}"
+            return {"ok": False, "output": self._error, "key": action.key}
         execute_press_key(to_key(action.key), self._lease.driver)
         return {"key": action.key, "element": self._focused}
 

@@ -104,6 +104,17 @@ def test_tool_calls_and_answers_are_invalid_here(env, task, action):
     assert "error" not in obs.text  # reported once, in the observation right after
 
 
+def test_a_made_up_key_is_an_invalid_action_not_a_dead_browser(miniwob_suite, env, task):  # noqa: F811
+    env.reset(task)
+    driver = env._lease.driver  # the same browser before and after: nothing restarted
+    obs, reward, done, info = env.step(Press("tuefgk"))
+    assert (reward, done) == (0.0, False) and not info["ok"]
+    assert "error: press(): no key named 'tuefgk'" in obs.text
+    assert env._lease.driver is driver
+    obs, _, _, info = env.step(Press("Tab"))
+    assert info["ok"] and "error" not in obs.text
+
+
 def test_same_seed_same_page_and_replay_restores_it(miniwob_suite, env, task):  # noqa: F811
     first = env.reset(task)
     assert env.reset(task) == first

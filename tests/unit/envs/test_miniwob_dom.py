@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tracer1.actions import Box
-from tracer1.envs.miniwob import SCREEN_H, SCREEN_W, elements_from_dom, to_grid, to_key, to_pixels
+from tracer1.envs.miniwob import (
+    SCREEN_H,
+    SCREEN_W,
+    elements_from_dom,
+    pressable,
+    to_grid,
+    to_key,
+    to_pixels,
+)
 
 
 def node(ref, tag, left=0.0, top=0.0, width=0.0, height=0.0, text="", children=(), **extra):
@@ -101,3 +109,11 @@ def test_grid_and_pixels_round_trip_inside_the_box():
 ])
 def test_to_key(key, webdriver):
     assert to_key(key) == webdriver
+
+
+@pytest.mark.parametrize(("key", "ok"), [
+    ("Enter", True), ("ctrl+a", True), ("shift+Tab", True), ("b", True), ("B", True),
+    ("space", True), ("tuefgk", False), ("?icon", False), ("", False), ("ctrl+", False),
+])
+def test_only_keys_webdriver_can_press_are_pressable(key, ok):
+    assert pressable(key) is ok
