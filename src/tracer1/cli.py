@@ -261,6 +261,23 @@ def report_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
     typer.echo(_decision_text(json.loads(decision_path.read_text(encoding="utf-8"))))
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (`kill`, a Kubernetes pod stopping, a CI timeout) into `SystemExit`, so
+    `finally` blocks and context managers run: browser pools shut down, temporary
+    directories go, MLflow runs end as killed instead of staying "running"."""
+    import signal
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+
+
+@app.callback()
+def _before_any_command() -> None:
+    exit_on_sigterm()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
