@@ -32,7 +32,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tracer1.actions import Action, Answer, Box, Click, Done, Press, Scroll, Select, Tool, Type
@@ -177,10 +177,16 @@ class MiniWoBEnv:
     failed (``done``, reward 0, ``info["error"]``); a reset that fails again raises.
     """
 
-    def __init__(self, pool: Any, max_steps: int = MAX_STEPS, settle_ms: float = 0.0):
+    def __init__(self, pool: Any, max_steps: int = MAX_STEPS, settle_ms: float = 0.0,
+                 step_limits: Mapping[int, int] | None = None):
+        """`max_steps` bounds every episode; `step_limits` (task difficulty → steps) bounds
+        the episodes of easier pages tighter, so a lost planner does not click a one-step
+        page for `max_steps` steps."""
         self.pool = pool
         self.max_steps = max_steps
         self.settle_ms = settle_ms
+        self.step_limits = dict(step_limits or {})
+        self._limit = max_steps
         self._lease: Any = None
         self._task: Task | None = None
         self._actions: list[Action] = []  # executed this episode: the replay that restores it
@@ -196,6 +202,7 @@ class MiniWoBEnv:
         if task.suite != "miniwob":
             raise ValueError(f"task {task.task_id!r} is not a MiniWoB task (suite {task.suite!r})")
         self._task, self._actions, self._steps, self._done = task, [], 0, True
+        self._limit = min(self.max_steps, self.step_limits.get(task.difficulty, self.max_steps))
         try:
             obs = self._begin()
         except browser_errors() as exc:
@@ -295,7 +302,7 @@ class MiniWoBEnv:
         elif done:
             reward = 1.0 if float(meta.get("raw_reward") or 0) > 0 else 0.0
             info["page_reward"] = float(meta.get("raw_reward") or 0)
-        if not done and steps >= self.max_steps:
+        if not done and steps >= self._limit:
             done, info["truncated"] = True, True
         obs = Observation(text="(episode over)") if done else self._observe()
         self._steps, self._done = steps, done

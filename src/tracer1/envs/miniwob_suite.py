@@ -50,13 +50,16 @@ class MiniWoBSuite:
 
     def __init__(self, workers: int | None = None, max_steps: int = MAX_STEPS,
                  settle_ms: float = 0.0, episodes_in_flight: int = EPISODES_IN_FLIGHT,
-                 executor: dict[str, Any] | None = None):
+                 executor: dict[str, Any] | None = None,
+                 step_limits: dict[int, int] | None = None):
         """`workers`: browsers stepped in parallel (default: sized to the machine);
         `episodes_in_flight`: live closed-loop episodes at once, one browser each (idle
         browsers cost memory, not CPU; a bigger planner batch is faster); `max_steps`:
         the environment's own episode bound; `settle_ms`: a pause after every action;
         `executor`: the frozen GUI executor (`tracer1.executors.gui.GuiExecutorConfig`
-        fields; default passthrough: the planner's point is clicked)."""
+        fields; default passthrough: the planner's point is clicked); `step_limits`: task
+        difficulty (`DIFFICULTY`) → the episode bound for those pages (at most
+        `max_steps`; default none: every page gets `max_steps`)."""
         if episodes_in_flight < 1:
             raise ValueError(f"episodes_in_flight must be >= 1, got {episodes_in_flight}")
         self.workers = workers
@@ -64,6 +67,9 @@ class MiniWoBSuite:
         self.settle_ms = settle_ms
         self.episodes_in_flight = episodes_in_flight
         self.executor = dict(executor or {})
+        self.step_limits = {int(k): int(v) for k, v in (step_limits or {}).items()}
+        if any(v < 1 for v in self.step_limits.values()):
+            raise ValueError(f"step_limits must be >= 1, got {self.step_limits}")
         # Checked now, so a params error surfaces before any browser starts.
         self._executor_config = GuiExecutorConfig(**self.executor)
         self._pool: BrowserPool | None = None
@@ -114,7 +120,8 @@ class MiniWoBSuite:
         Replays (`envs.base.restore`) go through here too, so a recorded planner action
         resolves to the same executed action again.
         """
-        env = MiniWoBEnv(self.pool, max_steps=self.max_steps, settle_ms=self.settle_ms)
+        env = MiniWoBEnv(self.pool, max_steps=self.max_steps, settle_ms=self.settle_ms,
+                         step_limits=self.step_limits)
         if self._executor_config.kind == "passthrough":
             return env
         return ExecutingEnv(env, make_gui_executor(self._executor_config))
@@ -129,7 +136,8 @@ class MiniWoBSuite:
     def __getstate__(self) -> dict[str, Any]:
         # Pickled (trl reward workers, datasets fingerprints) without its browsers.
         return {"workers": self.workers, "max_steps": self.max_steps, "settle_ms": self.settle_ms,
-                "episodes_in_flight": self.episodes_in_flight, "executor": self.executor}
+                "episodes_in_flight": self.episodes_in_flight, "executor": self.executor,
+                "step_limits": self.step_limits}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)

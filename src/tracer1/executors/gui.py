@@ -136,6 +136,9 @@ def match_element(target: str, elements: Sequence[Element], near: Point | None =
     text, or against text plus tag - only above `min_overlap`. Ties within a tier go
     to the element whose box centre is nearest `near` (the planner's point, when
     there is one), then to the first in document order, so the choice is deterministic.
+    A `label` stands for the form field it labels ("the Username field" is the input
+    under the "Username" label, as a person reads the form): the nearest field at or
+    below the label's top, when there is one.
 
     >>> ok = Element("1", "button", "OK", Box(0, 0, 100, 100))
     >>> ok2 = Element("2", "button", "OK", Box(800, 800, 900, 900))
@@ -146,6 +149,9 @@ def match_element(target: str, elements: Sequence[Element], near: Point | None =
     '3'
     >>> match_element("Cancel", [ok, ok2, name]) is None
     True
+    >>> user = Element("4", "label", "Username", Box(0, 140, 300, 190))
+    >>> match_element("Username field", [ok, user, name]).ref
+    '3'
     """
     target = target[:MAX_TEXT_CHARS]
     if not target.strip() or not elements:
@@ -162,8 +168,23 @@ def match_element(target: str, elements: Sequence[Element], near: Point | None =
         if scored:
             best = max(s for s, _, _ in scored)
             tied = [(i, e) for s, i, e in scored if s == best]
-            return min(tied, key=lambda ie: (_distance2(ie[1].box, near), ie[0]))[1]
+            found = min(tied, key=lambda ie: (_distance2(ie[1].box, near), ie[0]))[1]
+            return (_labelled_field(found, elements) or found) if found.tag == "label" else found
     return None
+
+
+_FIELD_TAGS = ("input", "textarea", "select")
+
+
+def _labelled_field(label: Element, elements: Sequence[Element]) -> Element | None:
+    """The form field a label names: the nearest field starting at or below the label's
+    top (a form puts the label before its field, above it or to its left)."""
+    fields = [e for e in elements
+              if e.tag.startswith(_FIELD_TAGS) and e.box.top >= label.box.top - 5]
+    if not fields:
+        return None
+    return min(fields, key=lambda e: (e.box.top - label.box.top) ** 2
+               + (e.box.left - label.box.left) ** 2)
 
 
 def _distance2(box: Box, near: Point | None) -> int:

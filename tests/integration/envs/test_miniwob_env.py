@@ -115,6 +115,17 @@ def test_a_made_up_key_is_an_invalid_action_not_a_dead_browser(miniwob_suite, en
     assert info["ok"] and "error" not in obs.text
 
 
+def test_easy_pages_get_a_tighter_step_limit(miniwob_suite, task):  # noqa: F811
+    env = MiniWoBEnv(miniwob_suite.pool, max_steps=5, step_limits={task.difficulty: 2, 3: 9})
+    try:
+        env.reset(task)
+        assert env.step(NOWHERE)[2] is False
+        _, reward, done, info = env.step(NOWHERE)
+        assert (reward, done, info["truncated"]) == (0.0, True, True)  # 2 steps, not 5
+    finally:
+        env.close()
+
+
 def test_same_seed_same_page_and_replay_restores_it(miniwob_suite, env, task):  # noqa: F811
     first = env.reset(task)
     assert env.reset(task) == first
