@@ -207,8 +207,13 @@ class LoraSettings:
 class PolicyConfig:
     """The planner model: the embedded tiny default or a real base model with LoRA."""
 
+    kind: str = "text"
+    """`text`: a causal LM reads the rendered prompt. `vlm`: a Qwen2.5-VL-family model
+    also sees the step's screenshot (`tracer1.policy.vlm`; steps without one, e.g. tool
+    use, go text-only). A model directory records its kind."""
     base_model: str | None = None
-    """Local path or hub id of a causal LM; None builds the tiny model from the sizes below."""
+    """Local path or hub id of a base model of `kind` (a causal LM, or a Qwen2.5-VL / Qwen2-VL
+    checkpoint); None builds the tiny model from the sizes below."""
     dtype: str = "float32"
     """Weights dtype for a base model (float32 / bfloat16 / float16)."""
     lora: LoraSettings = LoraSettings()
@@ -222,6 +227,16 @@ class PolicyConfig:
     """Prompts are truncated from the left beyond this (keeps the newest state)."""
     max_new_tokens: int = 160
     """Generation budget for one forecast."""
+    vision_layers: int = 1
+    """Tiny VLM: transformer blocks of the vision tower (its patches are 14 px, merged 2x2)."""
+    vision_hidden_size: int = 32
+    vision_heads: int = 2
+    image_min_pixels: int = 784
+    image_max_pixels: int = 12544
+    """VLM: screenshots are resized to at most this many pixels (aspect kept, sides multiples
+    of 28), for the tiny model and a base model alike. 12544 (112x112) turns MiniWoB's
+    160x210 screen into 48 patches = 12 image tokens; these come on top of
+    `max_prompt_tokens`, which bounds the text."""
     seed: int = 0
 
 
@@ -485,6 +500,11 @@ def _check(params: Params, source: str) -> None:
             )
     if params.forecast.history < 0:
         raise ConfigError(f"{source}: forecast.history: must be >= 0")
+    from tracer1.policy.model import MODEL_KINDS  # torch-free at import
+
+    if params.policy.kind not in MODEL_KINDS:
+        raise ConfigError(f"{source}: policy.kind: unknown {params.policy.kind!r} "
+                          f"(known: {', '.join(sorted(MODEL_KINDS))})")
     _check_imports(params, source)
 
 

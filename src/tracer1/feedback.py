@@ -11,7 +11,9 @@ The record is a contract with the Stage-2 trainer; its keys are `RECORD_KEYS`:
 * `suite`, `family`, `seed`, `difficulty`, `task_id` - the task;
 * `step` - index of the state in the episode (invalid forecasts count: they use
   a step of the budget without changing the state);
-* `instruction`, `observation` (`trajectory.observation_to_json`);
+* `instruction`, `observation` (`trajectory.observation_to_json`; for a planner that
+  sees screenshots, `screenshot` names the live screen it saw, saved under
+  `{out_dir}/screenshots/` and relative to `out_dir`);
 * `history` - canonical text of *every* action executed before this state, so
   `envs.base.restore(suite, task, parsed history)` rebuilds the state exactly;
 * `forecast` - the raw planner text;
@@ -28,6 +30,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from tracer1.actions import format_action
@@ -48,11 +51,16 @@ RECORD_KEYS: tuple[str, ...] = (
 )
 
 
-def feedback_record(trace: EpisodeTrace, state: StateRecord) -> dict[str, Any]:
-    """The contract record of one visited state (the state must carry the expert's reference)."""
+def feedback_record(trace: EpisodeTrace, state: StateRecord,
+                    screenshot: str | None = None) -> dict[str, Any]:
+    """The contract record of one visited state (the state must carry the expert's reference);
+    `screenshot`, where the state's live screen was saved, goes into its observation."""
     if state.reference is None:
         raise ValueError("feedback states need the expert's reference: run with an expert")
     task, box = trace.task, getattr(state.reference, "box", None)
+    observation = observation_to_json(state.request.observation)
+    if screenshot is not None:
+        observation["screenshot"] = screenshot
     return {
         "suite": task.suite,
         "family": task.family,
@@ -61,7 +69,7 @@ def feedback_record(trace: EpisodeTrace, state: StateRecord) -> dict[str, Any]:
         "task_id": task.task_id,
         "step": state.index,
         "instruction": task.instruction,
-        "observation": observation_to_json(state.request.observation),
+        "observation": observation,
         "history": [format_action(a) for a in state.request.history],
         "forecast": state.forecast,
         "executed": state.executed,
@@ -129,11 +137,26 @@ def collect_feedback(
         suite = _suite(name, suites)
         traces += run_episodes(planner, suite, tasks, max_steps=cfg.max_steps, sample=cfg.sample,
                                expert=suite.expert(), batch_size=batch_size)
-    records = (feedback_record(trace, state) for trace in traces for state in trace.states)
+    records = (feedback_record(trace, state, _save_screenshot(out_dir, trace, state))
+               for trace in traces for state in trace.states)
     written = write_jsonl(os.path.join(out_dir, FEEDBACK_FILE), records)
     metrics = {**feedback_metrics(traces), "records": written}
     write_json(metrics_path, metrics)
     return metrics
+
+
+def _save_screenshot(out_dir: str | os.PathLike, trace: EpisodeTrace,
+                     state: StateRecord) -> str | None:
+    """Save the live screen a VLM planner saw (Stage 2 trains on it); its relative path."""
+    if state.request.screenshot is None:
+        return None
+    from tracer1.data.build import screenshot_path
+
+    relative = screenshot_path(trace.task.task_id, state.index)
+    path = Path(out_dir) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(state.request.screenshot)
+    return relative
 
 
 __all__ = [

@@ -20,6 +20,9 @@ Decisions that the metrics depend on:
   the Stage-1 repetition penalty fights.
 * Success mirrors `build_dataset`: the episode ended with a positive environment
   reward (tool use: a correct `answer()`; a GUI page: the page's own check).
+* A planner that `sees_screenshots` (a VLM agent) gets the live screen in every
+  request (`PlanRequest.screenshot`, PNG bytes) from environments that render one
+  (`env.screenshot()`, e.g. MiniWoB); elsewhere (tool use) its requests carry none.
 
 >>> from tracer1.envs import get_suite
 >>> from tracer1.actions import Answer, format_plan
@@ -112,6 +115,8 @@ class _Live:
     task: Task
     env: Environment
     observation: Observation
+    capture: bool = False
+    """Capture the live screen into each request (the planner sees screenshots)."""
     history: list[Step] = field(default_factory=list)
     states: list[StateRecord] = field(default_factory=list)
     done: bool = False
@@ -119,7 +124,8 @@ class _Live:
 
     def request(self) -> PlanRequest:
         return PlanRequest(
-            self.task.instruction, self.observation, tuple(s.action for s in self.history)
+            self.task.instruction, self.observation, tuple(s.action for s in self.history),
+            screenshot=self.env.screenshot() if self.capture else None,
         )
 
     def advance(self, request: PlanRequest, text: str, suite: Suite, expert: Expert | None) -> None:
@@ -150,10 +156,11 @@ class _Live:
         return EpisodeTrace(self.task, tuple(self.states), self.success)
 
 
-def _start(suite: Suite, task: Task) -> _Live:
+def _start(suite: Suite, task: Task, screenshots: bool = False) -> _Live:
     env = suite.make_env()
     try:
-        return _Live(task, env, env.reset(task))
+        capture = screenshots and callable(getattr(env, "screenshot", None))
+        return _Live(task, env, env.reset(task), capture=capture)
     except BaseException:
         env.close()
         raise
@@ -206,7 +213,8 @@ def run_episodes(
     Episodes run in lockstep groups of at most `batch_size` (when None: the suite's
     `max_parallel`, else all at once):
     one `planner.plan` call per step of a group, over the group's still-running
-    episodes. With `expert`, every state also records the expert's action and what
+    episodes. A planner that `sees_screenshots` gets each live screen in its requests.
+    With `expert`, every state also records the expert's action and what
     it executes from there (replayed in a scratch environment, the real one is not
     touched). Every environment is closed, also on error.
     """
@@ -214,12 +222,13 @@ def run_episodes(
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
     # A suite that holds a browser per live episode bounds the group size.
     batch_size = batch_size or suite_trait(suite, "max_parallel")
+    screenshots = bool(getattr(planner, "sees_screenshots", False))
     traces: list[EpisodeTrace] = []
     for group in _chunks(tasks, batch_size):
         lives: list[_Live] = []
         try:
             for task in group:
-                lives.append(_start(suite, task))
+                lives.append(_start(suite, task, screenshots))
             for _ in range(max_steps):
                 active = [live for live in lives if not live.done]
                 if not active:

@@ -232,11 +232,13 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
 
     cfg, fc = params.evaluate, params.forecast
     cand, base = fc.candidate, fc.baseline
+    # A VLM reads the recorded screenshots of the offline steps from the trajectories.
+    shots = params.build_dataset.out_dir
     planners: dict[str, Any] = {
-        "sft": load_agent(model_dir(params, "sft", cand)),
-        "stage1": load_agent(model_dir(params, "stage1_grpo", cand)),
-        "stage2": load_agent(model_dir(params, "stage2_rft", cand)),
-        "reactive": load_agent(model_dir(params, "stage2_rft", base)),
+        "sft": load_agent(model_dir(params, "sft", cand), screenshot_root=shots),
+        "stage1": load_agent(model_dir(params, "stage1_grpo", cand), screenshot_root=shots),
+        "stage2": load_agent(model_dir(params, "stage2_rft", cand), screenshot_root=shots),
+        "reactive": load_agent(model_dir(params, "stage2_rft", base), screenshot_root=shots),
     }
     with _run(params, params_path, "evaluate", cfg) as run:
         roles: dict[str, str | None] = {

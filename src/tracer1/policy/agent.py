@@ -5,6 +5,12 @@ left to the model's prompt budget (the rule SFT and GRPO trained on), generates
 in left-padded batches and returns the decoded completions, cut after the first
 `</plan>`. Callers parse them with `tracer1.actions.parse_plan`.
 
+A VLM agent (`sees_screenshots`) also passes each request's screenshot: the live PNG
+the closed loop captured (`PlanRequest.screenshot`), else the recorded file
+`observation.screenshot` under `screenshot_root` (the trajectory directory); a request
+with neither goes text-only. Inputs are encoded by the processor's chat template
+(`tracer1.policy.vlm.encode`), the one trl's trainers use.
+
 >>> agent = load_agent("models/anticipatory/stage2")  # doctest: +SKIP
 >>> agent.plan([PlanRequest("Add 2 and 3.", Observation(text="..."))])  # doctest: +SKIP
 [['<plan>\\ntool(name="calculator", args={"expression": "2+3"})\\n...</plan>']]
@@ -18,18 +24,27 @@ from pathlib import Path
 from typing import Any
 
 from tracer1.policy.base import PlanRequest
-from tracer1.policy.model import ModelMeta, load_model_dir, save_model_dir
+from tracer1.policy.model import (
+    ModelMeta,
+    load_model_dir,
+    model_kind,
+    save_model_dir,
+    text_tokenizer,
+)
 from tracer1.policy.tokenizer import clip_prompt
 
 PLAN_END = "</plan>"
 
 
 class Agent:
-    """A planner backed by an HF causal LM (tiny model, or base + LoRA adapter).
+    """A planner backed by an HF causal LM or VLM (tiny model, or base + LoRA adapter).
 
-    `batch_size` bounds how many prompts one `generate` call sees (each with `num`
-    samples); `temperature` applies when sampling; with `seed` set, the k-th
-    `plan(..., sample=True)` call draws the same samples on every run.
+    `tokenizer` is the model dir's tokenizer, or a VLM's processor (`processing`; the
+    tokenizer is then its `tokenizer`). `batch_size` bounds how many prompts one
+    `generate` call sees (each with `num` samples); `temperature` applies when sampling;
+    with `seed` set, the k-th `plan(..., sample=True)` call draws the same samples on
+    every run. `screenshot_root`: the directory recorded `observation.screenshot` paths
+    are relative to (a VLM reads them from there; None: recorded states go text-only).
     """
 
     def __init__(
@@ -41,10 +56,14 @@ class Agent:
         batch_size: int = 16,
         temperature: float = 1.0,
         seed: int | None = None,
+        screenshot_root: str | os.PathLike | None = None,
     ):
         self.model = model.eval()
-        self.tokenizer = tokenizer
+        self.processing = tokenizer
+        self.tokenizer = text_tokenizer(tokenizer)
         self.meta = meta
+        self.sees_screenshots = model_kind(meta.kind).vision
+        self.screenshot_root = Path(screenshot_root) if screenshot_root is not None else None
         self.horizon = meta.horizon
         self.history = meta.history
         self.batch_size = batch_size
@@ -65,13 +84,30 @@ class Agent:
     ) -> list[list[str]]:
         """`num` completions per request; greedy (one decode, repeated) unless `sample`."""
         return self.plan_prompts(
-            [r.prompt(self.horizon, self.history) for r in requests], sample=sample, num=num
+            [r.prompt(self.horizon, self.history) for r in requests],
+            images=[self.image_of(r) for r in requests], sample=sample, num=num,
         )
 
+    def image_of(self, request: PlanRequest) -> Any | None:
+        """The screenshot this agent shows for `request` (a PIL image), or None: text-only."""
+        if not self.sees_screenshots:
+            return None
+        if request.screenshot is not None:
+            source: Any = request.screenshot
+        elif request.observation.screenshot and self.screenshot_root is not None:
+            source = self.screenshot_root / request.observation.screenshot
+        else:
+            return None
+        from tracer1.policy.vlm import open_image
+
+        return open_image(source)
+
     def plan_prompts(
-        self, prompts: Sequence[str], *, sample: bool = False, num: int = 1
+        self, prompts: Sequence[str], *, images: Sequence[Any | None] | None = None,
+        sample: bool = False, num: int = 1,
     ) -> list[list[str]]:
-        """`plan` for already rendered prompts (e.g. a window dataset's `prompt` column)."""
+        """`plan` for already rendered prompts (e.g. a window dataset's `prompt` column);
+        `images`, one per prompt (a PIL image, PNG bytes, a file, or None), reach a VLM."""
         import torch
 
         if num < 1:
@@ -79,6 +115,8 @@ class Agent:
         if not prompts:
             return []
         clipped = [self.clip(p) for p in prompts]
+        shown = list(images) if images is not None and self.sees_screenshots else []
+        shown += [None] * (len(clipped) - len(shown))
         per_call = num if sample else 1
         texts: list[str] = []
         seeded = sample and self.seed is not None
@@ -86,16 +124,26 @@ class Agent:
             if seeded:
                 torch.manual_seed(self.seed + self._calls)
             for start in range(0, len(clipped), self.batch_size):
-                texts += self._generate(clipped[start : start + self.batch_size], sample, per_call)
+                end = start + self.batch_size
+                texts += self._generate(clipped[start:end], shown[start:end], sample, per_call)
         self._calls += 1
         if not sample:
             return [[text] * num for text in texts]
         return [texts[i * num : (i + 1) * num] for i in range(len(prompts))]
 
-    def _generate(self, prompts: list[str], sample: bool, num: int) -> list[str]:
+    def _encode(self, prompts: list[str], images: list[Any]) -> dict[str, Any]:
+        if not self.sees_screenshots:
+            return dict(self.tokenizer(prompts, return_tensors="pt", padding=True))
+        from tracer1.policy.vlm import encode, open_image
+
+        pictures = [None if img is None else open_image(img) for img in images]
+        return dict(encode(self.processing, prompts, pictures))
+
+    def _generate(self, prompts: list[str], images: list[Any], sample: bool,
+                  num: int) -> list[str]:
         import torch
 
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True)
+        enc = self._encode(prompts, images)
         device = next(self.model.parameters()).device
         enc = {k: v.to(device) for k, v in enc.items()}
         kwargs: dict[str, Any] = {
@@ -109,6 +157,10 @@ class Agent:
         }
         if sample:
             kwargs.update(temperature=self.temperature, top_p=1.0, top_k=0)
+        if self.sees_screenshots:
+            from tracer1.policy.vlm import generation_kwargs
+
+            kwargs.update(generation_kwargs(self.processing))
         with torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
         completions = out[:, enc["input_ids"].shape[1] :]
@@ -117,7 +169,7 @@ class Agent:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write this agent's model directory (atomically)."""
-        return save_model_dir(path, self.model, self.tokenizer, self.meta)
+        return save_model_dir(path, self.model, self.processing, self.meta)
 
 
 def _cut_after_plan(text: str) -> str:
@@ -126,7 +178,8 @@ def _cut_after_plan(text: str) -> str:
 
 
 def load_agent(path: str | os.PathLike, **options: Any) -> Agent:
-    """An `Agent` from a model directory; `options`: batch_size, temperature, seed."""
+    """An `Agent` from a model directory; `options`: batch_size, temperature, seed,
+    screenshot_root."""
     model, tokenizer, meta = load_model_dir(path)
     return Agent(model, tokenizer, meta, **options)
 

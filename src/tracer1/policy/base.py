@@ -10,7 +10,7 @@ collection and evaluation never know which one they drive.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from tracer1.actions import Action
@@ -25,6 +25,9 @@ class PlanRequest:
     instruction: str
     observation: Observation
     history: tuple[Action, ...] = ()
+    screenshot: bytes | None = field(default=None, repr=False, compare=False)
+    """The live screen as PNG bytes (closed loop, for a planner that `sees_screenshots`);
+    a recorded state names its file in `observation.screenshot` instead."""
 
     def prompt(self, horizon: int, history: int) -> str:
         """The prompt the planner sees (one renderer for training and inference)."""
@@ -34,6 +37,10 @@ class PlanRequest:
 
 @runtime_checkable
 class Planner(Protocol):
+    """Optionally also `sees_screenshots: bool` — when true, the closed loop captures the
+    live screen into each request's `screenshot` (read with `getattr`: test doubles and
+    text planners need not declare it)."""
+
     horizon: int
     """T: actions per forecast."""
     history: int

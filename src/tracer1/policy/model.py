@@ -1,4 +1,10 @@
-"""The planner model and its directory: the embedded tiny Llama, or a base model with LoRA.
+"""The planner model and its directory: the embedded tiny model, or a base model with LoRA.
+
+Two kinds (`MODEL_KINDS`, chosen by `policy.kind`): `text`, a causal LM over the
+rendered prompt (the tiny Llama, or a base LM), and `vlm`, a Qwen2.5-VL-family model
+that also sees the step's screenshot (`tracer1.policy.vlm`). Everything that differs
+between them is one `ModelKind` record; training and inference code ask it, never
+the kind's name.
 
 A *model directory* is the one artefact every stage hands to the next (SFT →
 Stage 1 → Stage 2 → evaluation → registry). It is an HF `save_pretrained`
@@ -9,9 +15,10 @@ directory plus `tracer1.json`:
 * base model + LoRA: only the adapter (`adapter_config.json`,
   `adapter_model.safetensors`); `tracer1.json`'s `base_model` names the base to
   load it on (a local path or a hub id);
-* both: the tokenizer files, and `tracer1.json` =
-  ``{"horizon", "history", "max_prompt_tokens", "max_new_tokens", "variant", "stage",
-  "base_model", "lora", "dtype", "format"}``.
+* both: the tokenizer files (a VLM: its processor's — tokenizer, image processor, chat
+  template), and `tracer1.json` = ``{"horizon", "history", "max_prompt_tokens",
+  "max_new_tokens", "variant", "stage", "base_model", "lora", "dtype", "kind", "format"}``
+  (a directory without `kind` is `text`: those written before VLMs).
 
 Directories are written through `tracer1.io.atomic_dir`: a reader never sees a
 half-written model, and a crash keeps the previous one.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +60,8 @@ class ModelMeta:
     """The base model the LoRA adapter applies to; None for the tiny model (full weights)."""
     lora: bool = False
     dtype: str = "float32"
+    kind: str = "text"
+    """`MODEL_KINDS` key: `text` or `vlm`."""
     format: int = FORMAT_VERSION
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +78,9 @@ class ModelMeta:
         known = {k: v for k, v in data.items() if k in names}
         known.setdefault("variant", "")
         known.setdefault("stage", "")
+        if known.get("kind", "text") not in MODEL_KINDS:
+            raise ValueError(f"{where}: unknown kind {known['kind']!r} "
+                             f"(known: {', '.join(sorted(MODEL_KINDS))})")
         return cls(**known)
 
     def with_stage(self, stage: str) -> ModelMeta:
@@ -115,54 +128,138 @@ def build_tiny(cfg: PolicyConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrai
     return model
 
 
-def load_base(cfg: PolicyConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """`cfg.base_model` (local path or hub id) with a fresh LoRA adapter from `cfg.lora`.
+def load_base(cfg: PolicyConfig) -> tuple[PreTrainedModel, Any]:
+    """`cfg.base_model` (local path or hub id) of `cfg.kind` with a fresh LoRA adapter from
+    `cfg.lora`; returns it with its tokenizer (a VLM: its processor).
 
     Only the adapter trains; the same training code then handles the tiny model and
     this one, because both arrive as ready-made `nn.Module`s.
     """
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    from tracer1.policy.tokenizer import load_tokenizer
 
     if not cfg.base_model:
         raise ValueError("policy.base_model is not set")
-    tokenizer = load_tokenizer(cfg.base_model)
-    base = AutoModelForCausalLM.from_pretrained(cfg.base_model, dtype=_torch_dtype(cfg.dtype))
-    _align_special_tokens(base, tokenizer)
+    kind = model_kind(cfg.kind)
+    processing = kind.load_base_processing(cfg)
+    base = _auto_class(kind).from_pretrained(cfg.base_model, dtype=_torch_dtype(cfg.dtype))
+    _align_special_tokens(base, text_tokenizer(processing))
     lora = LoraConfig(
         r=cfg.lora.r,
         lora_alpha=cfg.lora.alpha,
         lora_dropout=cfg.lora.dropout,
-        target_modules=list(cfg.lora.target_modules),
+        target_modules=kind.lora_targets(cfg.lora.target_modules),
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(base, lora), tokenizer
+    return get_peft_model(base, lora), processing
 
 
-def new_policy(
-    cfg: PolicyConfig, texts: Any
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """The starting point of SFT: a base model with LoRA, or the tiny model + a tokenizer
-    trained on `texts` (an iterable of strings, read only for the tiny model)."""
+def new_policy(cfg: PolicyConfig, texts: Any) -> tuple[PreTrainedModel, Any]:
+    """The starting point of SFT: a base model with LoRA, or the tiny model of `cfg.kind` +
+    a tokenizer (or processor) trained on `texts` (strings, read only for the tiny model)."""
     if cfg.base_model:
         return load_base(cfg)
-    from tracer1.policy.tokenizer import train_tokenizer
+    return model_kind(cfg.kind).new_tiny(cfg, texts)
 
-    tokenizer = train_tokenizer(texts, cfg.vocab_size)
-    return build_tiny(cfg, tokenizer), tokenizer
+
+def text_tokenizer(processing: Any) -> PreTrainedTokenizerBase:
+    """The tokenizer of a tokenizer (itself) or of a processor (its `tokenizer`)."""
+    return getattr(processing, "tokenizer", None) or processing
 
 
 def _align_special_tokens(model: Any, tokenizer: Any) -> None:
-    """Generation stops at the tokenizer's eos and pads with its pad (both configs agree)."""
-    for config in (model.config, model.generation_config):
+    """Generation stops at the tokenizer's eos and pads with its pad (both configs agree;
+    a VLM keeps them in its text config)."""
+    for config in (model.config.get_text_config(), model.generation_config):
         if config is None:
             continue
         config.eos_token_id = tokenizer.eos_token_id
         config.pad_token_id = tokenizer.pad_token_id
         if tokenizer.bos_token_id is not None:
             config.bos_token_id = tokenizer.bos_token_id
+
+
+def _new_tiny_text(cfg: PolicyConfig, texts: Iterable[str]) -> tuple[Any, Any]:
+    from tracer1.policy.tokenizer import train_tokenizer
+
+    tokenizer = train_tokenizer(texts, cfg.vocab_size)
+    return build_tiny(cfg, tokenizer), tokenizer
+
+
+def _load_tokenizer(path: str | os.PathLike) -> Any:
+    from tracer1.policy.tokenizer import load_tokenizer
+
+    return load_tokenizer(path)
+
+
+def _load_vlm_processor(path: str | os.PathLike, cfg: PolicyConfig | None = None) -> Any:
+    from tracer1.policy.vlm import load_processor
+
+    return load_processor(path, cfg)
+
+
+def _vlm_targets(names: Sequence[str]) -> str:
+    from tracer1.policy.vlm import language_targets
+
+    return language_targets(names)
+
+
+def _new_tiny_vlm(cfg: PolicyConfig, texts: Iterable[str]) -> tuple[Any, Any]:
+    from tracer1.policy.vlm import new_tiny_vlm
+
+    return new_tiny_vlm(cfg, texts)
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """What differs between policy kinds: building, loading, adapting, and whether the policy
+    sees screenshots. A new kind is one `MODEL_KINDS` entry."""
+
+    auto_class: str
+    """The transformers Auto class that loads the weights (of a model dir or a base)."""
+    vision: bool
+    """Sees the step's screenshot: datasets carry `images`, prompts are chat messages."""
+    new_tiny: Callable[[PolicyConfig, Iterable[str]], tuple[Any, Any]]
+    """(cfg, tokenizer training texts) -> the tiny model and its tokenizer / processor."""
+    load_processing: Callable[[str | os.PathLike], Any]
+    """A model dir's tokenizer / processor."""
+    load_base_processing: Callable[[PolicyConfig], Any]
+    """`cfg.base_model`'s tokenizer / processor, with `cfg`'s settings."""
+    lora_targets: Callable[[Sequence[str]], list[str] | str]
+    """`policy.lora.target_modules` -> peft's `target_modules` for this kind."""
+
+
+MODEL_KINDS: dict[str, ModelKind] = {
+    "text": ModelKind(
+        auto_class="AutoModelForCausalLM",
+        vision=False,
+        new_tiny=_new_tiny_text,
+        load_processing=_load_tokenizer,
+        load_base_processing=lambda cfg: _load_tokenizer(cfg.base_model),
+        lora_targets=list,
+    ),
+    "vlm": ModelKind(
+        auto_class="AutoModelForImageTextToText",
+        vision=True,
+        new_tiny=_new_tiny_vlm,
+        load_processing=_load_vlm_processor,
+        load_base_processing=lambda cfg: _load_vlm_processor(cfg.base_model, cfg),
+        lora_targets=_vlm_targets,
+    ),
+}
+
+
+def model_kind(name: str) -> ModelKind:
+    try:
+        return MODEL_KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown policy kind {name!r} "
+                         f"(known: {', '.join(sorted(MODEL_KINDS))})") from None
+
+
+def _auto_class(kind: ModelKind) -> Any:
+    import transformers
+
+    return getattr(transformers, kind.auto_class)
 
 
 def is_lora(model: Any) -> bool:
@@ -174,10 +271,11 @@ def is_lora(model: Any) -> bool:
 def save_model_dir(
     path: str | os.PathLike,
     model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
+    tokenizer: Any,
     meta: ModelMeta,
 ) -> Path:
-    """Write a model directory atomically (model or adapter, tokenizer, `tracer1.json`)."""
+    """Write a model directory atomically (model or adapter, tokenizer or processor,
+    `tracer1.json`)."""
     lora = is_lora(model)
     if lora != meta.lora:
         raise ValueError(f"meta.lora={meta.lora} but the model is {'' if lora else 'not '}LoRA")
@@ -204,30 +302,28 @@ def read_meta(path: str | os.PathLike) -> ModelMeta:
 
 def load_model_dir(
     path: str | os.PathLike, *, trainable: bool = False
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, ModelMeta]:
-    """Model (tiny, or base + adapter), tokenizer and meta of a model directory.
+) -> tuple[PreTrainedModel, Any, ModelMeta]:
+    """Model (tiny, or base + adapter), tokenizer (a VLM: processor) and meta of a model dir.
 
     `trainable=True` loads a LoRA adapter with gradients on (to continue training it);
     the tiny model is always a plain trainable module. The model is in eval mode.
     """
-    from transformers import AutoModelForCausalLM
-
-    from tracer1.policy.tokenizer import load_tokenizer
-
     meta = read_meta(path)
-    tokenizer = load_tokenizer(path)
+    kind = model_kind(meta.kind)
+    processing = kind.load_processing(path)
+    auto = _auto_class(kind)
     if meta.lora:
         from peft import PeftModel
 
         if not meta.base_model:
             raise ValueError(f"{path}: a LoRA model directory needs base_model in {META_FILE}")
-        base = AutoModelForCausalLM.from_pretrained(meta.base_model, dtype=_torch_dtype(meta.dtype))
+        base = auto.from_pretrained(meta.base_model, dtype=_torch_dtype(meta.dtype))
         model = PeftModel.from_pretrained(base, str(path), is_trainable=trainable)
     else:
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=_torch_dtype(meta.dtype))
-    _align_special_tokens(model, tokenizer)
+        model = auto.from_pretrained(str(path), dtype=_torch_dtype(meta.dtype))
+    _align_special_tokens(model, text_tokenizer(processing))
     model.eval()
-    return model, tokenizer, meta
+    return model, processing, meta
 
 
 def dir_fingerprint(path: str | os.PathLike) -> str:
@@ -247,13 +343,17 @@ def dir_fingerprint(path: str | os.PathLike) -> str:
 
 __all__ = [
     "META_FILE",
+    "MODEL_KINDS",
+    "ModelKind",
     "ModelMeta",
     "build_tiny",
     "dir_fingerprint",
     "is_lora",
     "load_base",
     "load_model_dir",
+    "model_kind",
     "new_policy",
     "read_meta",
     "save_model_dir",
+    "text_tokenizer",
 ]

@@ -33,11 +33,14 @@ SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)  # ids 0..3, in this order
 MIN_VOCAB = 256 + len(SPECIAL_TOKENS)  # the byte alphabet plus the specials
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+def train_tokenizer(texts: Iterable[str], vocab_size: int, *,
+                    bos: bool = True) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE of `vocab_size` tokens on `texts`; deterministic for equal input.
 
     The result pads on the left (decoder-only batched generation) and adds `<|bos|>`
-    in front of every encoded text.
+    in front of every encoded text — unless `bos=False`, for a processor whose chat
+    template writes the bos itself (trl encodes the rendered text once with and once
+    without special tokens; both must give the same ids).
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
@@ -63,10 +66,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
         show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
-    bos_id = tokenizer.token_to_id(BOS)
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos_id)]
-    )
+    if bos:
+        bos_id = tokenizer.token_to_id(BOS)
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos_id)]
+        )
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token=BOS,

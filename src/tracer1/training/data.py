@@ -7,10 +7,14 @@ A window row (`window_dataset`) has the columns every stage reads:
   `tokenize_sft`, so the model learns to stop right after `</plan>`);
 * `reference` — the same plan text, read by `TrajectoryReward`;
 * `reference_boxes` — per reference action its target box or None;
-* `episode_id`, `step` — where the window comes from.
+* `episode_id`, `step` — where the window comes from;
+* `images` (only with `images=True`, for a VLM) — the step's screenshot file, as a
+  one-element list, or an empty list for a step without one (tool use).
 
 Prompts are clipped to the model's budget (`clip_prompts`) only once the model's
-tokenizer is known, by the stage that trains it.
+tokenizer is known, by the stage that trains it. A VLM then gets the rows in trl's
+conversational form (`as_messages`): the text and the screenshot are joined into
+one user message by the processor's chat template, inside the trainer.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracer1.data.jsonl import read_episodes, split_path
 from tracer1.data.windows import iter_windows
+from tracer1.trajectory import Observation
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -29,9 +35,10 @@ if TYPE_CHECKING:
 
 def window_records(
     directory: str | os.PathLike, split: str, *, horizon: int, history: int,
-    limit: int | None = None,
+    limit: int | None = None, images: bool = False,
 ) -> list[dict[str, Any]]:
-    """Rows of the forecast windows of `{directory}/{split}.jsonl` (first `limit` rows)."""
+    """Rows of the forecast windows of `{directory}/{split}.jsonl` (first `limit` rows);
+    with `images`, each row's `images` lists its screenshot file (`screenshot_files`)."""
     rows: list[dict[str, Any]] = []
     for window in iter_windows(
         read_episodes(split_path(directory, split)), horizon=horizon, history=history
@@ -40,20 +47,52 @@ def window_records(
             break
         record = window.to_record()
         record["completion"] = record["reference"]
+        if images:
+            record["images"] = screenshot_files(directory, window.observation)
         rows.append(record)
     return rows
 
 
+def screenshot_files(root: str | os.PathLike, observation: Observation) -> list[str]:
+    """`[root/observation.screenshot]` (the recorded path is relative to its trajectory or
+    feedback directory), or `[]` for an observation without a screenshot."""
+    if not observation.screenshot:
+        return []
+    return [str(Path(root) / observation.screenshot)]
+
+
 def window_dataset(
     directory: str | os.PathLike, split: str, *, horizon: int, history: int,
-    limit: int | None = None,
+    limit: int | None = None, images: bool = False,
 ) -> Dataset:
     """`window_records` as a `datasets.Dataset`."""
     from datasets import Dataset
 
-    return Dataset.from_list(
-        window_records(directory, split, horizon=horizon, history=history, limit=limit)
-    )
+    return Dataset.from_list(window_records(directory, split, horizon=horizon, history=history,
+                                            limit=limit, images=images))
+
+
+def as_messages(dataset: Dataset) -> Dataset:
+    """A (clipped) window or feedback dataset in the conversational form trl gives a VLM.
+
+    `prompt` becomes one user message and `completion` (when present) one assistant
+    message — trl's `prepare_multimodal_messages` puts the row's `images` in front of the
+    user text, the layout `tracer1.policy.vlm.conversation` gives the agent — and the
+    `images` files are decoded as PIL images when a row is read. Rows without a
+    screenshot keep an empty `images` list: the processor encodes them text-only.
+    """
+    from datasets import Image, List
+
+    def to_messages(row: dict[str, Any]) -> dict[str, Any]:
+        out = {"prompt": [{"role": "user", "content": row["prompt"]}]}
+        if "completion" in row:
+            out["completion"] = [{"role": "assistant", "content": row["completion"]}]
+        return out
+
+    if "images" not in dataset.column_names:
+        dataset = dataset.add_column("images", [[] for _ in range(len(dataset))])
+    dataset = dataset.map(to_messages)
+    return dataset.cast_column("images", List(Image()))
 
 
 def clip_prompts(dataset: Dataset, tokenizer: Any, max_tokens: int) -> Dataset:
@@ -109,9 +148,11 @@ def dataset_hash(dataset: Dataset) -> str:
 
 
 __all__ = [
+    "as_messages",
     "clip_prompts",
     "dataset_hash",
     "tokenize_sft",
+    "screenshot_files",
     "window_dataset",
     "window_records",
 ]

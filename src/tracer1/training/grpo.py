@@ -9,6 +9,10 @@ model's bytes, the dataset's rows, the token budgets); checkpoints written under
 different fingerprint are deleted, never resumed. After the final model directory
 is written the checkpoints are removed.
 
+A VLM policy (its model dir's kind) gets the dataset in trl's conversational form with
+the screenshots decoded (`as_messages`); the rows are fingerprinted before that, by
+their screenshot paths.
+
 >>> run_grpo("models/anticipatory/sft", windows, [TrajectoryReward(...)], [1.0],
 ...          params.stage1_grpo, "models/anticipatory/stage1", params.policy,
 ...          stage="stage1_grpo")  # doctest: +SKIP
@@ -157,23 +161,31 @@ def run_grpo(
     """
     from trl import GRPOConfig, GRPOTrainer
 
-    from tracer1.policy.model import dir_fingerprint, load_model_dir, save_model_dir
-    from tracer1.training.data import clip_prompts, dataset_hash
+    from tracer1.policy.model import (
+        dir_fingerprint,
+        load_model_dir,
+        model_kind,
+        save_model_dir,
+        text_tokenizer,
+    )
+    from tracer1.training.data import as_messages, clip_prompts, dataset_hash
 
     if len(reward_funcs) != len(reward_weights):
         raise ValueError(f"{len(reward_funcs)} reward functions, {len(reward_weights)} weights")
     start = time.monotonic()
     model, tokenizer, meta = load_model_dir(model_dir_in, trainable=True)
-    dataset = clip_prompts(dataset, tokenizer, policy_cfg.max_prompt_tokens)
+    dataset = clip_prompts(dataset, text_tokenizer(tokenizer), policy_cfg.max_prompt_tokens)
     fingerprint = run_fingerprint(
         cfg=cfg,
         reward_funcs=reward_funcs,
         reward_weights=reward_weights,
         model_hash=dir_fingerprint(model_dir_in),
-        data_hash=dataset_hash(dataset),
+        data_hash=dataset_hash(dataset),  # before images are decoded: PIL objects hash by id
         policy_cfg=policy_cfg,
         stage=stage,
     )
+    if model_kind(meta.kind).vision:
+        dataset = as_messages(dataset)
     ckpt_dir = checkpoint_dir(out_dir)
     resume = prepare_checkpoints(ckpt_dir, fingerprint)
 

@@ -24,12 +24,14 @@ def probe(
     """Greedy plans for window `rows` (prompt, reference, reference_boxes) → mean rewards.
 
     The rows' prompts are re-rendered by the agent (`Agent.plan` clips them), so the
-    probe sees exactly what inference sees. Returns `format_valid` (share of plans
-    with format reward 1) and `trajectory_reward` (mean Stage-1 reward).
+    probe sees exactly what inference sees; a row's `images` (its screenshot file, for a
+    VLM) go along. Returns `format_valid` (share of plans with format reward 1) and
+    `trajectory_reward` (mean Stage-1 reward).
     """
     if not rows:
         return {}
-    completions = [c[0] for c in agent.plan_prompts([r["prompt"] for r in rows])]
+    images = [(r.get("images") or [None])[0] for r in rows]
+    completions = [c[0] for c in agent.plan_prompts([r["prompt"] for r in rows], images=images)]
     references = [r["reference"] for r in rows]
     boxes = [r.get("reference_boxes") for r in rows]
     fmt = FormatReward(horizon=agent.horizon)(completions=completions)

@@ -5,6 +5,11 @@ everywhere; SFT on the expert's windows teaches the plan format (and a first
 guess at the content) before RL. For the tiny default the tokenizer is trained
 here, on the same training windows.
 
+One trainer for both policy kinds: a text policy trains on pre-tokenized rows
+(`tokenize_sft`); a VLM (`policy.kind: vlm`) on conversational rows with the step's
+screenshot (`as_messages`), which trl's vision collator encodes batch by batch with
+the processor — completion-only loss either way.
+
 >>> metrics = run_sft(load_params(), "anticipatory")  # doctest: +SKIP
 >>> metrics["final_loss"], metrics["probe"]["format_valid"]  # doctest: +SKIP
 """
@@ -52,19 +57,20 @@ def run_sft(
     from trl import SFTConfig, SFTTrainer
 
     from tracer1.policy.agent import Agent
-    from tracer1.policy.model import ModelMeta, new_policy, save_model_dir
-    from tracer1.training.data import tokenize_sft, window_dataset, window_records
+    from tracer1.policy.model import ModelMeta, model_kind, new_policy, save_model_dir
+    from tracer1.training.data import window_dataset, window_records
     from tracer1.training.probe import probe
 
     start = time.monotonic()
     cfg, policy = params.sft, params.policy
     horizon, history = params.forecast.horizon(variant), params.forecast.history
     data_dir = data_dir if data_dir is not None else params.build_dataset.out_dir
-    train = window_dataset(data_dir, "train", horizon=horizon, history=history)
+    vision = model_kind(policy.kind).vision
+    train = window_dataset(data_dir, "train", horizon=horizon, history=history, images=vision)
     if len(train) == 0:
         raise ValueError(f"{data_dir}: no training windows")
     model, tokenizer = new_policy(policy, _texts(train))
-    tokenized = tokenize_sft(train, tokenizer, policy.max_prompt_tokens)
+    train_rows, length_args = _sft_rows(train, tokenizer, policy, vision)
     logger.info("sft %s: %d windows, horizon %d, %s parameters", variant, len(train), horizon,
                 f"{sum(p.numel() for p in model.parameters()):,}")
 
@@ -79,7 +85,6 @@ def run_sft(
             seed=cfg.seed,
             data_seed=cfg.seed,
             completion_only_loss=True,
-            max_length=policy.max_prompt_tokens + policy.max_new_tokens,
             logging_steps=1,
             save_strategy="no",
             report_to="none",
@@ -89,15 +94,12 @@ def run_sft(
             dataloader_num_workers=0,
             dataloader_pin_memory=False,
             disable_tqdm=True,
-            # Batches of similar length: prompts run 300-1,300 tokens, and padding every row
-            # to the longest one wasted about a third of each step on CPU.
-            train_sampling_strategy="group_by_length",
-            length_column_name="length",
+            **length_args,
         )
         trainer = SFTTrainer(
             model=model,
             args=args,
-            train_dataset=tokenized,
+            train_dataset=train_rows,
             processing_class=tokenizer,
             callbacks=[make_callback(log)] if log is not None else None,
         )
@@ -118,6 +120,7 @@ def run_sft(
         base_model=policy.base_model,
         lora=bool(policy.base_model),
         dtype=policy.dtype if policy.base_model else "float32",
+        kind=policy.kind,
     )
     out_dir = Path(cfg.out_dir.format(variant=variant))
     save_model_dir(out_dir, model, tokenizer, meta)
@@ -137,7 +140,7 @@ def run_sft(
         "curve": rows,
     }
     if probe_windows > 0:
-        val = window_records(data_dir, "val", horizon=horizon, history=history)
+        val = window_records(data_dir, "val", horizon=horizon, history=history, images=vision)
         rows_probe = _spread(val, probe_windows)
         s1 = params.stage1_grpo
         agent = Agent(model, tokenizer, meta)
@@ -147,6 +150,27 @@ def run_sft(
         metrics["probe"]["seconds"] = round(time.monotonic() - t0, 2)
     logger.info("sft %s: %s", variant, {k: v for k, v in metrics.items() if k != "curve"})
     return metrics
+
+
+def _sft_rows(train: Any, tokenizer: Any, policy: Any, vision: bool
+              ) -> tuple[Any, dict[str, Any]]:
+    """The rows SFT trains on and the `SFTConfig` settings that go with their form."""
+    from tracer1.policy.model import text_tokenizer
+    from tracer1.training.data import as_messages, clip_prompts, tokenize_sft
+
+    if vision:
+        # Encoded per batch by trl's vision collator; the text is clipped to the same budget
+        # (image tokens come on top, so no `max_length` cut can land inside the image).
+        clipped = clip_prompts(train, text_tokenizer(tokenizer), policy.max_prompt_tokens)
+        return as_messages(clipped), {"max_length": None}
+    tokenized = tokenize_sft(train, tokenizer, policy.max_prompt_tokens)
+    return tokenized, {
+        "max_length": policy.max_prompt_tokens + policy.max_new_tokens,
+        # Batches of similar length: prompts run 300-1,300 tokens, and padding every row
+        # to the longest one wasted about a third of each step on CPU.
+        "train_sampling_strategy": "group_by_length",
+        "length_column_name": "length",
+    }
 
 
 def _texts(dataset: Any):

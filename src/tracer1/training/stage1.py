@@ -40,7 +40,7 @@ def run_stage1(
     curve_path: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Stage-1 GRPO of `variant` from `params.sft.out_dir` to `params.stage1_grpo.out_dir`."""
-    from tracer1.policy.model import read_meta
+    from tracer1.policy.model import model_kind, read_meta
     from tracer1.training.data import window_dataset
     from tracer1.training.grpo import run_grpo
 
@@ -48,8 +48,9 @@ def run_stage1(
     model_in = params.sft.out_dir.format(variant=variant)
     check_model(model_in, horizon=horizon, history=history, read=read_meta)
     data_dir = data_dir if data_dir is not None else params.build_dataset.out_dir
-    dataset = window_dataset(data_dir, "train", horizon=horizon, history=history)
-    dataset = dataset.select_columns(list(COLUMNS))
+    vision = model_kind(read_meta(model_in).kind).vision  # a VLM also gets the screenshots
+    dataset = window_dataset(data_dir, "train", horizon=horizon, history=history, images=vision)
+    dataset = dataset.select_columns(list(COLUMNS) + (["images"] if vision else []))
     funcs, weights = stage1_rewards(params, variant)
     return run_grpo(
         model_in,

@@ -11,7 +11,9 @@ Feedback record (one JSON object per line of ``{feedback_dir}/feedback.jsonl``):
 `suite`, `family`, `seed`, `difficulty`, `task_id`, `step`, `instruction`,
 `observation` (`observation_to_json` form), `history` (every canonical action
 executed before this state), `forecast`, `executed`, `reference_action`,
-`reference_box`, `reference_executed`, `reference_answer`.
+`reference_box`, `reference_executed`, `reference_answer`. A state seen by a VLM
+planner names its screenshot in `observation.screenshot`, relative to the feedback
+directory (`collect_feedback` saves the live screens under `screenshots/`).
 
 The grounded reference of a state: the expert's tool call → its executed output
 (`reference_executed["output"]`); the expert's answer → the task's answer
@@ -216,14 +218,16 @@ def _parse(text: str, column: str) -> Action:
 
 
 def feedback_rows(
-    feedback_dir: str | os.PathLike, *, horizon: int, history: int
+    feedback_dir: str | os.PathLike, *, horizon: int, history: int, images: bool = False
 ) -> list[dict[str, Any]]:
-    """Stage-2 rows from ``{feedback_dir}/feedback.jsonl``: the prompt plus the reward columns.
+    """Stage-2 rows from ``{feedback_dir}/feedback.jsonl``: the prompt plus the reward columns
+    (with `images`, also the state's screenshot file, for a VLM: `screenshot_files`).
 
     States recorded more than once (the same task and history) are kept once.
     A record whose expert tool call failed has no grounded reference and is skipped.
     """
     from tracer1.policy.base import PlanRequest
+    from tracer1.training.data import screenshot_files
     from tracer1.trajectory import observation_from_json
 
     path = Path(feedback_dir) / FEEDBACK_FILE
@@ -251,6 +255,7 @@ def feedback_rows(
                 continue
             seen.add(state)
             request = PlanRequest(rec["instruction"], observation, past)
+            shots = {"images": screenshot_files(feedback_dir, observation)} if images else {}
             rows.append({
                 "prompt": request.prompt(horizon, history),
                 "suite": state[0],
@@ -263,6 +268,7 @@ def feedback_rows(
                 "reference_action": rec["reference_action"],
                 "reference_box": rec.get("reference_box"),
                 "reference_text": text,
+                **shots,
             })
     if skipped:
         logger.warning("%s: %d record(s) without a grounded reference skipped", path, skipped)
@@ -283,11 +289,12 @@ def _reference_text(action: Action, rec: dict[str, Any]) -> Any:
     return None
 
 
-def feedback_dataset(feedback_dir: str | os.PathLike, *, horizon: int, history: int) -> Dataset:
+def feedback_dataset(feedback_dir: str | os.PathLike, *, horizon: int, history: int,
+                     images: bool = False) -> Dataset:
     """`feedback_rows` as a `datasets.Dataset`; an empty feedback set is an error."""
     from datasets import Dataset
 
-    rows = feedback_rows(feedback_dir, horizon=horizon, history=history)
+    rows = feedback_rows(feedback_dir, horizon=horizon, history=history, images=images)
     if not rows:
         raise ValueError(f"{feedback_dir}: no usable feedback states")
     return Dataset.from_list(rows)
@@ -305,7 +312,7 @@ def run_stage2(
 
     `feedback_dir` defaults to `params.collect_feedback.out_dir` for the variant.
     """
-    from tracer1.policy.model import read_meta
+    from tracer1.policy.model import model_kind, read_meta
     from tracer1.rewards import FormatReward
     from tracer1.training.grpo import run_grpo
     from tracer1.training.stage1 import check_model
@@ -315,7 +322,8 @@ def run_stage2(
     check_model(model_in, horizon=horizon, history=history, read=read_meta)
     if feedback_dir is None:
         feedback_dir = params.collect_feedback.out_dir.format(variant=variant)
-    dataset = feedback_dataset(feedback_dir, horizon=horizon, history=history)
+    vision = model_kind(read_meta(model_in).kind).vision  # a VLM also gets the screenshots
+    dataset = feedback_dataset(feedback_dir, horizon=horizon, history=history, images=vision)
     options = {name: dict(cfg.options) for name, cfg in params.build_dataset.suites.items()}
     reward = GroundedExecutionReward(suite_options=options)
     try:

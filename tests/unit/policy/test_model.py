@@ -60,7 +60,7 @@ def test_model_dir_round_trip(tok, tmp_path):
     assert json.loads((out / META_FILE).read_text()) == {
         "horizon": 2, "history": 2, "max_prompt_tokens": 96, "max_new_tokens": 48,
         "variant": "v", "stage": "sft", "base_model": None, "lora": False,
-        "dtype": "float32", "format": 1,
+        "dtype": "float32", "kind": "text", "format": 1,
     }
     assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
     assert [p.name for p in out.parent.iterdir()] == ["sft"]  # atomic: no temp dirs left
