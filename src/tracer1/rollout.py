@@ -117,6 +117,8 @@ class _Live:
     observation: Observation
     capture: bool = False
     """Capture the live screen into each request (the planner sees screenshots)."""
+    budget: int = 0
+    """Planner steps this episode may take (invalid forecasts count: they cost a step)."""
     history: list[Step] = field(default_factory=list)
     states: list[StateRecord] = field(default_factory=list)
     done: bool = False
@@ -214,6 +216,9 @@ def run_episodes(
     `max_parallel`, else all at once):
     one `planner.plan` call per step of a group, over the group's still-running
     episodes. A planner that `sees_screenshots` gets each live screen in its requests.
+    An episode takes at most `max_steps` planner steps, fewer where the suite bounds its
+    task's difficulty (`step_limits`): an unparseable forecast never reaches the
+    environment's own bound, so it is applied here too.
     With `expert`, every state also records the expert's action and what
     it executes from there (replayed in a scratch environment, the real one is not
     touched). Every environment is closed, also on error.
@@ -223,14 +228,17 @@ def run_episodes(
     # A suite that holds a browser per live episode bounds the group size.
     batch_size = batch_size or suite_trait(suite, "max_parallel")
     screenshots = bool(getattr(planner, "sees_screenshots", False))
+    limits = suite_trait(suite, "step_limits") or {}
     traces: list[EpisodeTrace] = []
     for group in _chunks(tasks, batch_size):
         lives: list[_Live] = []
         try:
             for task in group:
                 lives.append(_start(suite, task, screenshots))
+                lives[-1].budget = min(max_steps, limits.get(task.difficulty, max_steps))
             for _ in range(max_steps):
-                active = [live for live in lives if not live.done]
+                active = [live for live in lives
+                          if not live.done and len(live.states) < live.budget]
                 if not active:
                     break
                 requests = [live.request() for live in active]

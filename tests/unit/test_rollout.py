@@ -106,6 +106,13 @@ def test_step_budget_cuts_episodes_short():
         assert trace.success == (needed <= 3)
 
 
+def test_a_suite_bounds_its_easier_tasks_tighter_even_for_unparseable_forecasts():
+    bounded = ToolUseSuite()
+    bounded.step_limits = {1: 2, 2: 4}  # difficulty 3 keeps the caller's bound
+    traces = run_episodes(GarbagePlanner(), bounded, TASKS, max_steps=7)
+    assert {(t.task.difficulty, t.steps) for t in traces} == {(1, 2), (2, 4), (3, 7)}
+
+
 def test_invalid_forecasts_keep_the_state_and_the_episode_goes_on():
     planner = NoisyPlanner(SUITE, TASKS, 0.5, seed=3, horizon=3)
     traces = run_episodes(planner, SUITE, TASKS, max_steps=20, sample=True)

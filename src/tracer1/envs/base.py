@@ -50,7 +50,8 @@ class Suite(Protocol):
     another seed is a different task (GUI pages). `terminal_verbs` — the verbs an
     expert episode must end with (None: any, the page ends the episode itself).
     `max_parallel` — how many episodes may be live at once (None: no limit; a GUI suite
-    holds a browser per live episode).
+    holds a browser per live episode). `step_limits` — task difficulty → the most steps
+    an episode of that difficulty may take (None: the caller's bound for every task).
     `close()` — frees what the suite holds (browsers).
     """
 
@@ -68,6 +69,7 @@ class Suite(Protocol):
 _SUITES: dict[str, Callable[..., Suite]] = {}
 SUITE_TRAITS: dict[str, Any] = {
     "unique_instructions": True, "terminal_verbs": None, "max_parallel": None,
+    "step_limits": None,
 }
 
 
