@@ -151,10 +151,18 @@ def rows(noop: dict[str, Any], full: dict[str, Any] | None) -> list[Row]:
         ok = full.get("returncode", 0) == 0
         out.append(Row("dvc_noop", "`make run` on a fresh clone (full pipeline)",
                        full.get("seconds"), "s", None,
-                       f"wall time of one run, {full.get('date', '?')}, commit "
-                       f"{str(full.get('commit', '?'))[:10]}" + (full.get("source", "")),
+                       _full_run_how(full),
                        "" if ok else f"exit code {full.get('returncode')}", extra=full))
     return out
+
+
+def _full_run_how(full: dict[str, Any]) -> str:
+    """How the full run was measured: its date and commit where recorded, or its source."""
+    known = [str(full["date"])] if full.get("date") else []
+    if full.get("commit"):
+        known.append(f"commit {str(full['commit'])[:10]}")
+    return "wall time of one run" + (f", {', '.join(known)}" if known else "") + (
+        full.get("source", ""))
 
 
 def _tail(text: str, limit: int = 400) -> str:

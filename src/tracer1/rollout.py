@@ -158,11 +158,11 @@ class _Live:
         return EpisodeTrace(self.task, tuple(self.states), self.success)
 
 
-def _start(suite: Suite, task: Task, screenshots: bool = False) -> _Live:
+def _start(suite: Suite, task: Task, budget: int, screenshots: bool = False) -> _Live:
     env = suite.make_env()
     try:
         capture = screenshots and callable(getattr(env, "screenshot", None))
-        return _Live(task, env, env.reset(task), capture=capture)
+        return _Live(task, env, env.reset(task), capture=capture, budget=budget)
     except BaseException:
         env.close()
         raise
@@ -234,8 +234,8 @@ def run_episodes(
         lives: list[_Live] = []
         try:
             for task in group:
-                lives.append(_start(suite, task, screenshots))
-                lives[-1].budget = min(max_steps, limits.get(task.difficulty, max_steps))
+                budget = min(max_steps, limits.get(task.difficulty, max_steps))
+                lives.append(_start(suite, task, budget, screenshots))
             for _ in range(max_steps):
                 active = [live for live in lives
                           if not live.done and len(live.states) < live.budget]

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracer1 import lineage
 from tracer1.config import PromoteConfig
 from tracer1.policy.base import Planner
 from tracer1.registry.gate import Decision
@@ -162,12 +161,13 @@ def promote(
     (`check_loadable`); if that fails, `UnloadableModelError` is raised and the
     champion stays where it was.
 
-    Version tags: lineage (git commit, trajectories' DVC hash, params hash, read from
-    the working directory), the decision and metrics, then `tags` (which win).
+    Version tags: the decision and metrics, then `tags` (which win): the caller's
+    lineage, computed once by `tracer1.registry.stage.promote_stage` with
+    `tracer1.lineage.lineage_tags`.
     """
     name = cfg.model_name
     before = champion_version(name)
-    all_tags = {**lineage.lineage_tags(), **version_tags(decision, model_dir), **(tags or {})}
+    all_tags = {**version_tags(decision, model_dir), **(tags or {})}
     version = register_candidate(model_dir, name=name, tags=all_tags, run_id=run_id)
     set_alias(name, CHALLENGER, version)
     aliases = [CHALLENGER]
