@@ -54,6 +54,8 @@ class Arm:
     overrides: Mapping[str, Any]
     """Dotted params key → value (`DELETE` removes the key), on top of the budget's."""
     doc: str = ""
+    policies: tuple[str, ...] = ("stage2",)
+    """The checkpoints the tables read (`evaluate.policies`): only those are scored."""
 
 
 def _horizon(t: int, max_new_tokens: int | None = None) -> dict[str, Any]:
@@ -72,12 +74,16 @@ ARMS: dict[str, Arm] = {
     for arm in (
         Arm("T1", _horizon(1), "reactive: forecast 1 action (the default `reactive` variant)"),
         Arm("T3", _horizon(3), "forecast horizon 3"),
-        Arm("T5", _horizon(5), "the default candidate: T=5, gamma 0.9, lambda_rep 0.5"),
+        Arm("T5", _horizon(5), "the default candidate: T=5, gamma 0.9, lambda_rep 0.5",
+            ("sft", "stage1", "stage2")),
         Arm("T10", _horizon(10, 256), "forecast horizon 10 (longer generation budget)"),
         Arm("T20", _horizon(20, 384), "forecast horizon 20 (longer generation budget)"),
-        Arm("gamma0.5", {**_horizon(5), "stage1_grpo.gamma": 0.5}, "Stage-1 discount 0.5"),
-        Arm("gamma1", {**_horizon(5), "stage1_grpo.gamma": 1.0}, "Stage-1 discount 1 (none)"),
-        Arm("rep0", {**_horizon(5), "stage1_grpo.lambda_rep": 0.0}, "no repetition penalty"),
+        Arm("gamma0.5", {**_horizon(5), "stage1_grpo.gamma": 0.5}, "Stage-1 discount 0.5",
+            ("stage1", "stage2")),
+        Arm("gamma1", {**_horizon(5), "stage1_grpo.gamma": 1.0}, "Stage-1 discount 1 (none)",
+            ("stage1", "stage2")),
+        Arm("rep0", {**_horizon(5), "stage1_grpo.lambda_rep": 0.0}, "no repetition penalty",
+            ("stage1", "stage2")),
     )
 }
 
@@ -233,7 +239,8 @@ def overrides(budget: str, arm: str, seed: int,
               extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every override of one run, later ones winning: budget, one-variant, arm, seed, extra."""
     out: dict[str, Any] = {}
-    for layer in (BUDGETS[budget].overrides, ONE_VARIANT, ARMS[arm].overrides,
+    scored = {"evaluate.policies": list(ARMS[arm].policies)}
+    for layer in (BUDGETS[budget].overrides, ONE_VARIANT, ARMS[arm].overrides, scored,
                   dict.fromkeys(SEED_KEYS, seed), extra or {}):
         out.update(layer)
     return out

@@ -260,7 +260,7 @@ def write_results(budget: str, out: Path, seeds: Sequence[int], arm_names: Seque
         tables = [arms_mod.Table(
             "runs", "Policies of the arms run",
             tuple(arms_mod.Row(f"{arm} · {p}", arm, p) for arm in arm_names
-                  for p in ("sft", "stage1", "stage2")))]
+                  for p in arms_mod.ARMS[arm].policies))]
     results = table_mod.aggregate(records, tables, budget=budget, seeds=seeds)
     write_json(prefix.with_suffix(".json"), results)
     with atomic_open(prefix.with_suffix(".md")) as fh:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PARAMS = Path("params.yaml")
+CANDIDATE_POLICIES = ("sft", "stage1", "stage2")
+"""The candidate variant's checkpoints `evaluate` can score, in training order."""
 
 
 class ConfigError(ValueError):
@@ -322,6 +324,9 @@ class EvaluateConfig:
     bootstrap_samples: int = 1000
     confidence: float = 0.95
     seed: int = 0
+    policies: tuple[str, ...] = CANDIDATE_POLICIES
+    """The candidate's training stages to score (`sft`, `stage1`, `stage2`); `stage2`, the
+    gate's candidate, always. The reactive baseline and the registry champion come on top."""
 
 
 @dataclass(frozen=True)
@@ -500,6 +505,11 @@ def _check(params: Params, source: str) -> None:
             )
     if params.forecast.history < 0:
         raise ConfigError(f"{source}: forecast.history: must be >= 0")
+    policies = params.evaluate.policies
+    unknown = [p for p in policies if p not in CANDIDATE_POLICIES]
+    if unknown or "stage2" not in policies:
+        raise ConfigError(f"{source}: evaluate.policies: {list(policies)} must include "
+                          f"stage2 and name only {', '.join(CANDIDATE_POLICIES)}")
     from tracer1.policy.model import MODEL_KINDS  # torch-free at import
 
     if params.policy.kind not in MODEL_KINDS:

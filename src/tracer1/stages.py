@@ -234,15 +234,20 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
     cand, base = fc.candidate, fc.baseline
     # A VLM reads the recorded screenshots of the offline steps from the trajectories.
     shots = params.build_dataset.out_dir
+    stage_of = {"sft": "sft", "stage1": "stage1_grpo", "stage2": "stage2_rft"}
     planners: dict[str, Any] = {
-        "sft": load_agent(model_dir(params, "sft", cand), screenshot_root=shots),
-        "stage1": load_agent(model_dir(params, "stage1_grpo", cand), screenshot_root=shots),
-        "stage2": load_agent(model_dir(params, "stage2_rft", cand), screenshot_root=shots),
-        "reactive": load_agent(model_dir(params, "stage2_rft", base), screenshot_root=shots),
+        name: load_agent(model_dir(params, stage_of[name], cand), screenshot_root=shots)
+        for name in cfg.policies
     }
+    # A baseline that is the candidate itself (one-variant runs, e.g. the ablations) is
+    # the same model: scored once, under the candidate's name.
+    baseline = "stage2" if base == cand else "reactive"
+    if baseline == "reactive":
+        planners["reactive"] = load_agent(model_dir(params, "stage2_rft", base),
+                                          screenshot_root=shots)
     with _run(params, params_path, "evaluate", cfg) as run:
         roles: dict[str, str | None] = {
-            "candidate": "stage2", "baseline": "reactive", "champion": None,
+            "candidate": "stage2", "baseline": baseline, "champion": None,
         }
         champion = mlflow_registry.champion_version(params.promote.model_name)
         if champion is not None:

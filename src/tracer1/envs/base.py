@@ -8,7 +8,7 @@ it for the reference action from states the planner visited).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from tracer1.actions import Action
@@ -80,6 +80,18 @@ def suite_trait(suite: Suite | str, trait: str) -> Any:
 
         suite = _SUITES.get(suite)
     return getattr(suite, trait, SUITE_TRAITS[trait])
+
+
+def step_limits_of(limits: Mapping[Any, Any] | None) -> dict[int, int]:
+    """A suite's `step_limits` option as ``{difficulty: steps}``; every bound must be >= 1.
+
+    >>> step_limits_of({"1": 6, 2: "8"})
+    {1: 6, 2: 8}
+    """
+    out = {int(k): int(v) for k, v in (limits or {}).items()}
+    if any(v < 1 for v in out.values()):
+        raise ValueError(f"step_limits must be >= 1, got {out}")
+    return out
 
 
 def close_suite(suite: Suite) -> None:

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from tracer1.envs.base import register_suite
+from tracer1.envs.base import register_suite, step_limits_of
 from tracer1.envs.browser_pool import BrowserPool, default_pool_size
 from tracer1.envs.miniwob import MAX_STEPS, MiniWoBEnv, read_utterance, start_episode
 from tracer1.executors.gui import ExecutingEnv, GuiExecutorConfig, make_gui_executor
@@ -67,9 +67,7 @@ class MiniWoBSuite:
         self.settle_ms = settle_ms
         self.episodes_in_flight = episodes_in_flight
         self.executor = dict(executor or {})
-        self.step_limits = {int(k): int(v) for k, v in (step_limits or {}).items()}
-        if any(v < 1 for v in self.step_limits.values()):
-            raise ValueError(f"step_limits must be >= 1, got {self.step_limits}")
+        self.step_limits = step_limits_of(step_limits)
         # Checked now, so a params error surfaces before any browser starts.
         self._executor_config = GuiExecutorConfig(**self.executor)
         self._pool: BrowserPool | None = None

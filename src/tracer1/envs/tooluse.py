@@ -21,12 +21,12 @@ results, so the planner sees everything it needs to write its next call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tracer1.actions import Action, Answer, Done, Tool, format_action
-from tracer1.envs.base import StepResult, register_suite
+from tracer1.envs.base import StepResult, register_suite, step_limits_of
 from tracer1.envs.tooluse_tasks import FAMILIES, generate_task
 from tracer1.executors import Toolbox, tool_info
 from tracer1.experts.tooluse import ToolUseExpert
@@ -58,9 +58,14 @@ class ToolUseEnv:
     """One episode at a time over a private toolbox; `close()` frees the search index."""
 
     def __init__(self, toolbox: Toolbox | None = None, max_steps: int = MAX_STEPS,
-                 history_limit: int = HISTORY_LIMIT, output_chars: int = OUTPUT_CHARS):
+                 history_limit: int = HISTORY_LIMIT, output_chars: int = OUTPUT_CHARS,
+                 step_limits: Mapping[int, int] | None = None):
+        """`max_steps` bounds every episode; `step_limits` (task difficulty → steps) bounds
+        easier tasks tighter, so a lost planner stops soon after the calls the task needs."""
         self.toolbox = toolbox or Toolbox()
         self.max_steps = max_steps
+        self.step_limits = step_limits_of(step_limits)
+        self._limit = max_steps
         self.history_limit = history_limit
         self.output_chars = output_chars
         self._tools_text = self.toolbox.describe()
@@ -76,6 +81,7 @@ class ToolUseEnv:
         if "answer" not in task.spec or "plan" not in task.spec:
             raise ValueError(f"task {task.task_id!r} is not a tool-use task (spec lacks answer)")
         self._task, self._entries, self._steps, self._done = task, [], 0, False
+        self._limit = min(self.max_steps, self.step_limits.get(task.difficulty, self.max_steps))
         return self._observe()
 
     def step(self, action: Action) -> StepResult:
@@ -84,7 +90,7 @@ class ToolUseEnv:
         handler = self._HANDLERS.get(type(action), ToolUseEnv._step_gui)
         reward, done, info = handler(self, action)
         self._steps += 1
-        if not done and self._steps >= self.max_steps:
+        if not done and self._steps >= self._limit:
             done, info = True, {**info, "truncated": True}
         self._done = done
         return self._observe(), reward, done, info
@@ -161,9 +167,13 @@ class ToolUseSuite:
     unique_instructions = True  # a question is the task: the same one in two splits leaks
     terminal_verbs = ("answer", "done")
 
-    def __init__(self, max_steps: int = MAX_STEPS, history_limit: int = HISTORY_LIMIT):
+    def __init__(self, max_steps: int = MAX_STEPS, history_limit: int = HISTORY_LIMIT,
+                 step_limits: Mapping[int, int] | None = None):
+        """`step_limits`: task difficulty (1-3) → the episode bound for those tasks (at most
+        `max_steps`; default none). The closed loop applies it too (`run_episodes`)."""
         self.max_steps = max_steps
         self.history_limit = history_limit
+        self.step_limits = step_limits_of(step_limits)
 
     def families(self) -> Sequence[str]:
         return list(FAMILIES)
@@ -172,7 +182,8 @@ class ToolUseSuite:
         return generate_task(family, seed, difficulty)
 
     def make_env(self) -> ToolUseEnv:
-        return ToolUseEnv(max_steps=self.max_steps, history_limit=self.history_limit)
+        return ToolUseEnv(max_steps=self.max_steps, history_limit=self.history_limit,
+                          step_limits=self.step_limits)
 
     def expert(self) -> ToolUseExpert:
         return ToolUseExpert()

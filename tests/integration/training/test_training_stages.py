@@ -156,3 +156,40 @@ def test_killed_grpo_resumes_from_its_last_checkpoint(tmp_path):
     assert [int(r["step"]) for r in metrics["curve"]] == [1, 2, 3, 4, 5, 6]
     assert read_meta(tmp_path / "models/v/stage1").stage == "stage1_grpo"
     assert not ckpt.exists()
+
+
+def test_evaluate_scores_the_chosen_checkpoints_and_a_candidate_baseline_once(
+        root, sft, tmp_path, monkeypatch):
+    import dataclasses
+
+    from tests.unit.training.fixtures import FAMILIES
+    from tracer1 import stages
+    from tracer1.config import (
+        BuildDatasetConfig,
+        EvaluateConfig,
+        SeedRange,
+        SplitSeeds,
+        SuiteConfig,
+    )
+
+    params, _, _ = sft
+    monkeypatch.chdir(tmp_path)  # the run's MLflow store lands here
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    params = dataclasses.replace(
+        params,
+        build_dataset=BuildDatasetConfig(
+            out_dir=str(root / "traj"), suites={"tooluse": SuiteConfig(families=FAMILIES)},
+            seeds=SplitSeeds(train=SeedRange(0, 4), val=SeedRange(100, 102),
+                             test=SeedRange(300, 300))),
+        # the SFT checkpoint stands in for Stage 2: this is about which models get scored
+        stage2_rft=dataclasses.replace(params.stage2_rft, out_dir=params.sft.out_dir),
+        evaluate=EvaluateConfig(out_dir=str(tmp_path / "eval"), split="val",
+                                episodes_per_family=1, max_steps=3, bootstrap_samples=20,
+                                policies=("stage2",)),
+    )
+    assert params.forecast.baseline == params.forecast.candidate
+    report = stages.evaluate(params, str(tmp_path / "params.yaml"))
+    assert set(report["policies"]) == {"stage2"}  # no sft/stage1, no second copy as baseline
+    assert report["roles"]["candidate"] == report["roles"]["baseline"] == "stage2"
+    assert report["policies"]["stage2"]["suites"]["tooluse"]["episodes"] == len(FAMILIES)
+    assert json.loads((tmp_path / "eval" / "report.json").read_text())["roles"] == report["roles"]

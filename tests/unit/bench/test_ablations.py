@@ -84,7 +84,7 @@ def test_every_arm_of_a_budget_is_scored_on_the_same_tasks(budget):
     shared = ("build_dataset.", "evaluate.")
     views = {
         arm: {k: v for k, v in arms.overrides(budget, arm, 0).items()
-              if k.startswith(shared)}
+              if k.startswith(shared) and k != "evaluate.policies"}  # which checkpoints
         for arm in arms.ARMS
     }
     assert len({json.dumps(arms.describe(v), sort_keys=True) for v in views.values()}) == 1
@@ -124,7 +124,7 @@ def test_every_run_gives_params_the_strict_loader_accepts(budget, tmp_path):
 def test_arms_differ_in_the_ablated_setting():
     t5, gamma = arms.overrides("small", "T5", 0), arms.overrides("small", "gamma0.5", 0)
     assert {k for k in t5.keys() | gamma.keys() if t5.get(k) != gamma.get(k)} == {
-        "stage1_grpo.gamma"}
+        "stage1_grpo.gamma", "evaluate.policies"}  # T5 also scores its SFT checkpoint
     assert arms.overrides("small", "T1", 0)[arms.HORIZON_KEY] == 1
     assert arms.overrides("small", "T20", 0)["policy.max_new_tokens"] >= 384
     # one variant per arm: the reactive chain is deleted, the baseline points at the candidate
@@ -135,6 +135,10 @@ def test_tables_and_budgets_name_known_arms():
     for t in arms.TABLES:
         assert t.rows and all(row.arm in arms.ARMS for row in t.rows)
         assert all(row.policy in ("sft", "stage1", "stage2") for row in t.rows)
+        # a table row reads a checkpoint its arm's evaluate scores, and only those are scored
+        assert all(row.policy in arms.ARMS[row.arm].policies for row in t.rows)
+    read = {(row.arm, row.policy) for t in arms.TABLES for row in t.rows}
+    assert read == {(a.name, p) for a in arms.ARMS.values() for p in a.policies}
     for b in arms.BUDGETS.values():
         assert set(b.arms) <= set(arms.ARMS) and b.seeds
     assert len(arms.BUDGETS["small"].seeds) >= 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -149,6 +150,34 @@ def test_step_budget_ends_the_episode(task):
     assert env.step(Tool.of("calculator", {"expression": "1"}))[2] is False
     _, reward, done, info = env.step(Tool.of("calculator", {"expression": "1"}))
     assert (reward, done, info["truncated"]) == (0.0, True, True)
+
+
+def test_step_limits_bound_a_difficulty_tighter_and_the_expert_fits_them(suite):
+    bounded = ToolUseSuite(step_limits={"2": 3})
+    task, easy = suite.make_task("kb_arithmetic", 4, 2), suite.make_task("kb_arithmetic", 4, 1)
+    env = bounded.make_env()
+    env.reset(task)
+    for _ in range(2):
+        assert env.step(Tool.of("calculator", {"expression": "1"}))[2] is False
+    assert env.step(Tool.of("calculator", {"expression": "1"}))[3]["truncated"] is True
+    env.reset(easy)  # difficulty 1 keeps max_steps
+    assert all(not env.step(Tool.of("calculator", {"expression": "1"}))[2] for _ in range(5))
+    env.close()
+    with pytest.raises(ValueError, match="step_limits must be >= 1"):
+        ToolUseSuite(step_limits={1: 0})
+
+
+def test_the_default_step_limits_leave_the_expert_room():
+    from tracer1.config import load_params
+
+    repo = Path(__file__).resolve().parents[3]
+    options = load_params(repo / "params.yaml").build_dataset.suites["tooluse"].options
+    suite = ToolUseSuite(**options)
+    for family in suite.families():
+        for difficulty, limit in suite.step_limits.items():
+            for seed in range(40):
+                task = suite.make_task(family, seed, difficulty)
+                assert len(task.spec["plan"]) + 1 <= limit - 2, task.task_id
 
 
 def test_the_instruction_names_entities_the_tools_know(task):
