@@ -39,6 +39,10 @@ SEED_KEYS = ("policy.seed", "sft.seed", "stage1_grpo.seed", "stage2_rft.seed", "
 """The training seeds (model init, data order, sampling) and the bootstrap seed; never the
 task seeds (`build_dataset.seeds`), so every run is scored on the same test tasks."""
 
+RL_SEED_KEYS = ("stage1_grpo.seed", "stage2_rft.seed", "evaluate.seed")
+"""The seeds of the RL stages only: every seed starts from the same SFT warm start (one per
+horizon), which DVC's run-cache trains once."""
+
 ONE_VARIANT: dict[str, Any] = {
     "forecast.variants.reactive": DELETE,
     "forecast.baseline": CANDIDATE,
@@ -128,25 +132,34 @@ TABLES: tuple[Table, ...] = (
 
 # ------------------------------------------------------------------ budgets
 
-_TOOLUSE_ALL = {"families": [], "difficulties": [1, 2, 3]}
 
-_SMALL_MIX: dict[str, Any] = {
-    # Tool use (all five families) plus two MiniWoB pages: click-button (1 step) and the
-    # long-horizon book-flight (~19 steps), 5 episodes per page and split.
-    "build_dataset.suites.tooluse": _TOOLUSE_ALL,
-    "build_dataset.suites.miniwob.families": ["click-button", "book-flight"],
-    "build_dataset.suites.miniwob.episodes_per_family": 5,
-    "build_dataset.suites.miniwob.options.episodes_in_flight": 2,
+_TOOLUSE_MIX: dict[str, Any] = {
+    # Tool use alone (all five families): 100 train seeds (500 expert episodes), 6 held-out
+    # test tasks per family, 2 of them long (difficulty 3: 4-6 calls). No browser: a
+    # MiniWoB closed loop costs a planner call per page step (book-flight ~19), which does
+    # not fit 24 runs into about an hour on 2 cores; the `cpu` budget keeps the GUI pages.
+    "build_dataset.suites.tooluse.families": [],   # every family
+    "build_dataset.suites.tooluse.difficulties": [1, 2, 3],
+    "build_dataset.suites.miniwob": DELETE,
     "build_dataset.seeds.train": {"start": 0, "stop": 100},
     "build_dataset.seeds.val": {"start": 200, "stop": 205},
-    "build_dataset.seeds.test": {"start": 230, "stop": 235},
+    "build_dataset.seeds.test": {"start": 230, "stop": 240},
     "collect_feedback.episodes_per_family": 2,
-    # 5 test tasks per family: tool use 25 (10 of difficulty 3, 4-6 calls), MiniWoB 10
-    # (5 book-flight); the default 20-step episode limit (book-flight needs ~19)
-    "evaluate.episodes_per_family": 5,
+    "evaluate.episodes_per_family": 6,
     "evaluate.bootstrap_samples": 200,
 }
-"""The data and evaluation mix of the CPU budgets (the default 2-layer 64-wide model)."""
+"""The data and evaluation mix of the `small` budget (the default 2-layer 64-wide model)."""
+
+_GUI_MIX: dict[str, Any] = {
+    # The tool-use mix plus two MiniWoB pages: click-button (1 step) and the long-horizon
+    # book-flight (~19 steps), 5 episodes per page and split, all 10 test pages in flight.
+    **_TOOLUSE_MIX,
+    "build_dataset.suites.miniwob.families": ["click-button", "book-flight"],
+    "build_dataset.suites.miniwob.episodes_per_family": 5,
+    "build_dataset.suites.miniwob.options.episodes_in_flight": 10,
+}
+_GUI_MIX.pop("build_dataset.suites.miniwob")
+"""The `cpu` budget's mix: tool use and GUI pages."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,8 @@ class Budget:
     doc: str = ""
     extra_required: tuple[str, ...] = field(default=())
     """Keys the caller must supply (`--set key=value`), e.g. the cluster's base model."""
+    seed_keys: tuple[str, ...] = SEED_KEYS
+    """The params a training seed sets (`RL_SEED_KEYS`: the SFT warm start is shared)."""
 
 
 BUDGETS: dict[str, Budget] = {
@@ -195,20 +210,22 @@ BUDGETS: dict[str, Budget] = {
         Budget(
             "small",
             {
-                **_SMALL_MIX,
-                # a quarter of the default SFT steps, a quarter of the default GRPO steps
-                "sft.max_steps": 150,
-                "stage1_grpo.max_steps": 5, "stage1_grpo.save_steps": 5,
+                **_TOOLUSE_MIX,
+                # The default SFT (600 steps: fewer leave a 64-wide model's plans
+                # unparseable), trained once per horizon and shared by the 3 seeds; half
+                # the default Stage-1 steps and a quarter of the Stage-2 steps per seed.
+                "stage1_grpo.max_steps": 10, "stage1_grpo.save_steps": 10,
                 "stage2_rft.max_steps": 5, "stage2_rft.save_steps": 5,
             },
-            doc="every arm x 3 seeds on the small mix at a quarter of the default training "
-                "steps: about 2-3.5 h on 2 idle CPU cores (see the README)",
+            doc="every arm x 3 RL seeds from one SFT per horizon, tool use only: about "
+                "an hour and a quarter on 2 CPU cores with --jobs 2 (see the README)",
+            seed_keys=RL_SEED_KEYS,
         ),
         Budget(
             "cpu",
-            dict(_SMALL_MIX),
-            doc="the small mix at the default params.yaml training budget (600 SFT steps, "
-                "20 + 20 GRPO steps: plans parse ~83% of the time, README): about 3.5-4 h",
+            dict(_GUI_MIX),
+            doc="tool use + click-button + book-flight at the default params.yaml training "
+                "budget (600 SFT steps, 20 + 20 GRPO steps): several hours on 2 CPU cores",
         ),
         Budget(
             "cluster",
@@ -241,7 +258,7 @@ def overrides(budget: str, arm: str, seed: int,
     out: dict[str, Any] = {}
     scored = {"evaluate.policies": list(ARMS[arm].policies)}
     for layer in (BUDGETS[budget].overrides, ONE_VARIANT, ARMS[arm].overrides, scored,
-                  dict.fromkeys(SEED_KEYS, seed), extra or {}):
+                  dict.fromkeys(BUDGETS[budget].seed_keys, seed), extra or {}):
         out.update(layer)
     return out
 
@@ -291,7 +308,8 @@ def describe(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
-    "ARMS", "BUDGETS", "CANDIDATE", "DELETE", "HORIZON_KEY", "ONE_VARIANT", "SEED_KEYS",
+    "ARMS", "BUDGETS", "CANDIDATE", "DELETE", "HORIZON_KEY", "ONE_VARIANT", "RL_SEED_KEYS",
+    "SEED_KEYS",
     "TABLES", "Arm", "Budget", "Row", "Table", "describe", "hydra_value", "overrides",
     "set_param_args",
 ]

@@ -1,7 +1,7 @@
 """Run the TraceR1 ablations: every arm × training seed as ``dvc exp run --temp -S …``.
 
-    python bench/ablations/run.py --budget small          # all arms x 3 seeds (2-3.5 h, 2 CPUs)
-    python bench/ablations/run.py --budget cpu            # the default training budget (~4 h)
+    python bench/ablations/run.py --budget small --jobs 2 # all arms x 3 seeds (~1.25 h, 2 CPUs)
+    python bench/ablations/run.py --budget cpu            # + GUI pages, default budget (hours)
     python bench/ablations/run.py --budget micro          # one arm, one seed: a smoke test
     python bench/ablations/run.py --seeds 0 --arms T5 T1  # a subset (resumes the rest later)
     python bench/ablations/run.py --budget cluster --set policy.base_model=/models/qwen
@@ -47,8 +47,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,11 @@ def fingerprint(budget: str, values: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def prepare_clone(repo: Path, work: Path) -> str:
-    """A clean scratch clone of `repo`'s committed HEAD at `work`; returns its commit."""
+def prepare_clone(repo: Path, work: Path, cache: Path | None = None) -> str:
+    """A clean scratch clone of `repo`'s committed HEAD at `work`; returns its commit.
+
+    With `cache`, the clone's DVC cache (and so its run-cache) is that directory, shared by
+    the clones of parallel workers (`--jobs`)."""
     dirty = git(repo, "status", "--porcelain", "--untracked-files=no")
     if dirty:
         log(f"note: {len(dirty.splitlines())} tracked file(s) have uncommitted changes in "
@@ -100,7 +104,44 @@ def prepare_clone(repo: Path, work: Path) -> str:
     git(work, "fetch", "--quiet", str(repo), "HEAD")
     git(work, "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD")
     git(work, "clean", "-fdq")  # untracked files only; the clone's DVC cache is ignored
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([real_executable("dvc"), "config", "--local", "cache.dir", str(cache)],
+                       cwd=work, check=True, capture_output=True, env={**os.environ, **QUIET_ENV})
     return git(work, "rev-parse", "HEAD")
+
+
+SFT_PARAMS = ("build_dataset.", "validate_dataset.", "forecast.", "policy.", "sft.")
+"""The params sections `sft` (and the data stages before it) depend on in dvc.yaml."""
+
+
+def sft_key(values: Mapping[str, Any]) -> str:
+    """Runs with the same key train the same SFT model: DVC's run-cache serves all but one."""
+    return json.dumps({k: v for k, v in arms_mod.describe(values).items()
+                       if k.startswith(SFT_PARAMS)}, sort_keys=True)
+
+
+def schedule(plan: Sequence[tuple[str, int, Any]], jobs: int) -> list[list[tuple[str, int, Any]]]:
+    """`plan` split over `jobs` workers: the runs that share an SFT stay on one worker, in
+    plan order (its first run trains it, the next ones restore it from the run-cache instead
+    of training it again at the same time elsewhere); groups go biggest first to the worker
+    with the least work, a group's work counted as its runs plus one for its SFT.
+
+    >>> plan = [(a, s, {"forecast.h": h, "stage1_grpo.g": g})
+    ...         for s in (0, 1) for a, h, g in (("T1", 1, 0.9), ("T5", 5, 0.9), ("g", 5, 1.0))]
+    >>> [[f"{a}s{s}" for a, s, _ in w] for w in schedule(plan, 2)]
+    [['T5s0', 'gs0', 'T1s0'], ['T5s1', 'gs1', 'T1s1']]
+    """
+    groups: dict[str, list[tuple[str, int, Any]]] = {}
+    for run in plan:
+        groups.setdefault(f"{run[1]}|{sft_key(run[2])}", []).append(run)
+    workers: list[list[tuple[str, int, Any]]] = [[] for _ in range(max(1, jobs))]
+    load = [0] * len(workers)
+    for group in sorted(groups.values(), key=len, reverse=True):  # stable: plan order on ties
+        i = load.index(min(load))
+        workers[i].extend(group)
+        load[i] += len(group) + 1
+    return [w for w in workers if w]
 
 
 def write_shim(bin_dir: Path) -> Path:
@@ -121,9 +162,12 @@ def real_executable(name: str) -> str:
     return found
 
 
-def experiment_env(bin_dir: Path, capture: Path) -> dict[str, str]:
+def experiment_env(bin_dir: Path, capture: Path, threads: int | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
     env.update(QUIET_ENV)
+    if threads is not None:  # parallel workers split the cores instead of oversubscribing
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+        env["TOKENIZERS_PARALLELISM"] = "false"
     env[REAL_ENV] = real_executable("tracer1")
     env[CAPTURE_ENV] = str(capture)
     venv_bin = str(Path(sys.executable).parent)
@@ -131,12 +175,26 @@ def experiment_env(bin_dir: Path, capture: Path) -> dict[str, str]:
     return env
 
 
-def run_experiment(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], log_path: Path
+_LIVE: set[int] = set()
+"""Process groups of the experiments running now (stopped when the sweep is interrupted)."""
+
+
+def stop_live() -> None:
+    for pgid in list(_LIVE):
+        try:
+            os.killpg(pgid, 15)
+        except ProcessLookupError:
+            pass
+
+
+def run_experiment(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], log_path: Path,
+                   on_stage: Callable[[str], None] | None = None,
                    ) -> tuple[int, dict[str, float], list[str]]:
     """Run one `dvc exp run`, streaming its output to `log_path` with elapsed seconds.
 
     Returns the exit status, seconds per stage that ran (from DVC's "Running stage"
     lines to the next stage or the end) and the stages DVC restored from its run-cache.
+    `on_stage` is called with each stage's name as it starts or is restored.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
@@ -147,6 +205,7 @@ def run_experiment(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], log_pa
         out.write("$ " + " ".join(cmd) + "\n")
         proc = subprocess.Popen(cmd, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        _LIVE.add(proc.pid)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -162,12 +221,16 @@ def run_experiment(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], log_pa
                         current = (started.group(1), now)
                     else:
                         cached.append(restored.group(1))
+                    if on_stage is not None:
+                        on_stage((started or restored).group(1))
             rc = proc.wait()
         except BaseException:
             # Ours to stop: the experiment's whole process group (dvc and its stage).
             os.killpg(proc.pid, 15)
             proc.wait()
             raise
+        finally:
+            _LIVE.discard(proc.pid)
         if current is not None:
             stages[current[0]] = round(time.monotonic() - start - current[1], 1)
         out.write(f"[exit {rc} after {time.monotonic() - start:.1f}s]\n")
@@ -197,7 +260,8 @@ def read_capture(reports: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def run_one(budget: str, arm: str, seed: int, values: Mapping[str, Any], *, work: Path,
-            out: Path, commit: str) -> dict[str, Any]:
+            out: Path, commit: str, threads: int | None = None,
+            on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
     name = re.sub(r"[^A-Za-z0-9_-]", "_", f"abl-{budget}-{arm}-s{seed}")
     name += f"-{datetime.datetime.now():%m%d%H%M%S}"
     capture = out / "captured" / arm / f"s{seed}"
@@ -209,8 +273,8 @@ def run_one(budget: str, arm: str, seed: int, values: Mapping[str, Any], *, work
     log_path = out / "logs" / f"{arm}-s{seed}.log"
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
-    rc, stage_seconds, cached = run_experiment(cmd, work, experiment_env(bin_dir, capture),
-                                               log_path)
+    rc, stage_seconds, cached = run_experiment(
+        cmd, work, experiment_env(bin_dir, capture, threads), log_path, on_stage)
     seconds = round(time.monotonic() - t0, 1)
     if rc != 0:
         raise RuntimeError(f"dvc exp run exited {rc} after {seconds:.0f}s; see {log_path}")
@@ -220,6 +284,7 @@ def run_one(budget: str, arm: str, seed: int, values: Mapping[str, Any], *, work
         "budget": budget,
         "arm": arm,
         "seed": seed,
+        "jobs_threads": threads,
         "fingerprint": fingerprint(budget, values),
         "overrides": arms_mod.describe(values),
         "commit": commit,
@@ -231,6 +296,79 @@ def run_one(budget: str, arm: str, seed: int, values: Mapping[str, Any], *, work
         "report": report,
         "stages": stages,
     }
+
+
+def sweep(todo: Sequence[tuple[str, int, Any]], budget: str, repo: Path, work: Path, out: Path,
+          *, jobs: int, fail_fast: bool) -> list[str]:
+    """Run `todo` on `jobs` workers (`schedule`), each in its own clone; returns the failed
+    runs. Every finished run is written at once, so an interrupted sweep resumes."""
+    from tracer1.io import write_json
+
+    if not todo:
+        return []
+    workers = schedule(todo, jobs)
+    clones = [work if i == 0 else work.with_name(f"{work.name}-{i}") for i in range(len(workers))]
+    cache = work.parent / "dvc-cache"
+    commit = ""
+    for clone in clones:
+        commit = prepare_clone(repo, clone, cache)
+    threads = max(1, (os.cpu_count() or 1) // len(workers)) if len(workers) > 1 else None
+    # The first run builds the dataset; the other workers wait for it in the run-cache
+    # instead of building the same data at the same time.
+    data_ready = threading.Event()
+    stop = threading.Event()
+    failed: list[str] = []
+    finished = [0]
+    lock = threading.Lock()
+    start = time.monotonic()
+
+    def past_data(stage: str) -> None:
+        if stage not in ("build_dataset", "validate_dataset"):
+            data_ready.set()
+
+    def work_through(index: int, clone: Path, runs: Sequence[tuple[str, int, Any]]) -> None:
+        for number, (arm, seed, values) in enumerate(runs):
+            if index and number == 0:
+                data_ready.wait()
+            if stop.is_set():
+                return
+            tag = f"[w{index}] {arm} seed {seed}" if len(workers) > 1 else f"{arm} seed {seed}"
+            log(f"{tag} ...")
+            try:
+                record = run_one(budget, arm, seed, values, work=clone, out=out,
+                                 commit=commit, threads=threads,
+                                 on_stage=past_data if index == 0 else None)
+            except RuntimeError as exc:
+                log(f"{tag} FAILED: {exc}")
+                with lock:
+                    failed.append(f"{arm}/s{seed}")
+                if fail_fast:
+                    stop.set()
+                continue
+            finally:
+                if index == 0:
+                    data_ready.set()  # built, restored or failed: never wait forever
+            write_json(record_path(out, arm, seed), record)
+            with lock:
+                finished[0] += 1
+                count = finished[0]
+            log(f"{tag} done in {record['seconds'] / 60:.1f} min ({count}/{len(todo)}; "
+                f"restored from run-cache: {', '.join(record['cached_stages']) or 'none'}; "
+                f"{(time.monotonic() - start) / 60:.1f} min so far)")
+
+    pool = [threading.Thread(target=work_through, args=(i, c, w), daemon=True)
+            for i, (c, w) in enumerate(zip(clones, workers, strict=True))]
+    try:
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            while thread.is_alive():
+                thread.join(0.5)
+    except BaseException:
+        stop.set()
+        stop_live()
+        raise
+    return failed
 
 
 def record_path(out: Path, arm: str, seed: int) -> Path:
@@ -305,6 +443,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true",
                         help="print each run's command and exit")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failed run")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="experiments run at once, each in its own clone (WORK-1, ...) "
+                             "sharing one DVC cache and run-cache; each gets cores/jobs "
+                             "torch threads")
     args = parser.parse_args(argv)
 
     budget = arms_mod.BUDGETS[args.budget]
@@ -331,25 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not is_done(record_path(out, a, s), fingerprint(budget.name, v))]
         log(f"budget {budget.name}: {len(plan)} runs ({len(arm_names)} arms x {len(seeds)} "
             f"seeds), {len(plan) - len(todo)} already done")
-        commit = prepare_clone(args.repo.resolve(), args.work.resolve()) if todo else ""
-        sweep_start = time.monotonic()
-        for i, (arm, seed, values) in enumerate(todo, 1):
-            log(f"[{i}/{len(todo)}] {arm} seed {seed} ...")
-            try:
-                record = run_one(budget.name, arm, seed, values, work=args.work.resolve(),
-                                 out=out, commit=commit)
-            except RuntimeError as exc:
-                log(f"[{i}/{len(todo)}] {arm} seed {seed} FAILED: {exc}")
-                failed.append(f"{arm}/s{seed}")
-                if args.fail_fast:
-                    break
-                continue
-            from tracer1.io import write_json
-
-            write_json(record_path(out, arm, seed), record)
-            log(f"[{i}/{len(todo)}] {arm} seed {seed} done in {record['seconds'] / 60:.1f} min "
-                f"(restored from run-cache: {', '.join(record['cached_stages']) or 'none'}; "
-                f"{(time.monotonic() - sweep_start) / 60:.1f} min so far)")
+        failed += sweep(todo, budget.name, args.repo.resolve(), args.work.resolve(), out,
+                        jobs=args.jobs, fail_fast=args.fail_fast)
     results = write_results(budget.name, out, seeds, arm_names, prefix)
     log(f"wrote {prefix.with_suffix('.md')} (+ .json, .png) from "
         f"{len(results['runs'])} run(s); missing: {', '.join(results['missing']) or 'none'}")

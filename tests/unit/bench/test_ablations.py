@@ -6,6 +6,7 @@ import copy
 import doctest
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_seeds_change_only_the_training_seeds():
         for arm in arms.ARMS:
             a, b = arms.overrides(budget, arm, 0), arms.overrides(budget, arm, 7)
             changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
-            assert changed == set(arms.SEED_KEYS)
+            assert changed == set(arms.BUDGETS[budget].seed_keys)
             assert not any(k.startswith("build_dataset.seeds") for k in changed)
 
 
@@ -118,7 +119,9 @@ def test_every_run_gives_params_the_strict_loader_accepts(budget, tmp_path):
         params = load_params(path)
         assert list(params.forecast.variants) == [arms.CANDIDATE]
         assert params.forecast.horizon(arms.CANDIDATE) == values[arms.HORIZON_KEY]
-        assert params.sft.seed == params.stage1_grpo.seed == 1
+        assert params.stage1_grpo.seed == params.stage2_rft.seed == 1
+        # the small budget's seeds share one SFT warm start (the default seed)
+        assert params.sft.seed == (0 if budget == "small" else 1)
 
 
 def test_arms_differ_in_the_ablated_setting():
@@ -327,6 +330,37 @@ def test_run_experiment_times_stages_and_notes_run_cache_hits(tmp_path):
     assert "[exit 0" in (tmp_path / "log.txt").read_text()
 
 
+def test_sweep_runs_each_run_once_on_parallel_workers_sharing_sfts(tmp_path, monkeypatch):
+    clones, ran = [], []
+    monkeypatch.setattr(run, "prepare_clone",
+                        lambda repo, work, cache: clones.append((work, cache)) or "abc123")
+
+    def fake_run_one(budget, arm, seed, values, *, work, out, commit, threads, on_stage):
+        ran.append((work.name, arm, seed, threads, commit))
+        if on_stage is not None:
+            on_stage("sft@anticipatory")  # worker 0 is past the data stages: others may start
+        if (arm, seed) == ("T1", 1):
+            raise RuntimeError("dvc exp run exited 1")
+        return {"seconds": 6.0, "cached_stages": [], "arm": arm, "seed": seed}
+
+    monkeypatch.setattr(run, "run_one", fake_run_one)
+    plan = [(arm, seed, arms.overrides("small", arm, seed))
+            for seed in (0, 1) for arm in ("T1", "T5", "gamma1")]
+    work = tmp_path / "work" / "repo"
+    failed = run.sweep(plan, "small", tmp_path, work, tmp_path / "out", jobs=2, fail_fast=False)
+    assert failed == ["T1/s1"]
+    assert sorted((a, s) for _, a, s, *_ in ran) == sorted((a, s) for a, s, _ in plan)
+    assert [c for c, _ in clones] == [work, work.with_name("repo-1")]
+    assert {cache for _, cache in clones} == {work.parent / "dvc-cache"}  # one run-cache
+    for seed in (0, 1):  # T5 and gamma1 share an SFT: one worker, T5 (which trains it) first
+        mine = [(w, a) for w, a, s, *_ in ran if s == seed and a in ("T5", "gamma1")]
+        assert len({w for w, _ in mine}) == 1 and [a for _, a in mine] == ["T5", "gamma1"]
+    assert {t for *_, t, _ in ran} == {max(1, (os.cpu_count() or 1) // 2)}
+    written = sorted(p.relative_to(tmp_path / "out").as_posix()
+                     for p in (tmp_path / "out").rglob("*.json"))
+    assert written == sorted(f"runs/{a}/s{s}.json" for a, s, _ in plan if (a, s) != ("T1", 1))
+
+
 def test_cli_help_and_dry_run(capsys):
     with pytest.raises(SystemExit) as exc:
         run.main(["--help"])
@@ -334,7 +368,8 @@ def test_cli_help_and_dry_run(capsys):
     assert run.main(["--budget", "small", "--arms", "gamma1", "--seeds", "4", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# gamma1 s4\ndvc exp run --temp ")
-    assert "stage1_grpo.gamma=1.0" in out and "sft.seed=4" in out
+    assert "stage1_grpo.gamma=1.0" in out and "stage1_grpo.seed=4" in out
+    assert "sft.seed" not in out  # the small budget's seeds share one SFT per horizon
     assert out.rstrip().endswith(" evaluate")
     with pytest.raises(SystemExit, match="policy.base_model"):
         run.main(["--budget", "cluster", "--dry-run"])
