@@ -127,14 +127,17 @@ def schedule(plan: Sequence[tuple[str, int, Any]], jobs: int) -> list[list[tuple
     of training it again at the same time elsewhere); groups go biggest first to the worker
     with the least work, a group's work counted as its runs plus one for its SFT.
 
-    >>> plan = [(a, s, {"forecast.h": h, "stage1_grpo.g": g})
+    >>> plan = [(a, s, {"forecast.h": h, "stage1_grpo.g": g, "sft.seed": s})
     ...         for s in (0, 1) for a, h, g in (("T1", 1, 0.9), ("T5", 5, 0.9), ("g", 5, 1.0))]
     >>> [[f"{a}s{s}" for a, s, _ in w] for w in schedule(plan, 2)]
     [['T5s0', 'gs0', 'T1s0'], ['T5s1', 'gs1', 'T1s1']]
+    >>> shared = [(a, s, {k: v for k, v in o.items() if k != "sft.seed"}) for a, s, o in plan]
+    >>> [[f"{a}s{s}" for a, s, _ in w] for w in schedule(shared, 2)]
+    [['T5s0', 'gs0', 'T5s1', 'gs1'], ['T1s0', 'T1s1']]
     """
     groups: dict[str, list[tuple[str, int, Any]]] = {}
     for run in plan:
-        groups.setdefault(f"{run[1]}|{sft_key(run[2])}", []).append(run)
+        groups.setdefault(sft_key(run[2]), []).append(run)  # a seed that changes SFT is in it
     workers: list[list[tuple[str, int, Any]]] = [[] for _ in range(max(1, jobs))]
     load = [0] * len(workers)
     for group in sorted(groups.values(), key=len, reverse=True):  # stable: plan order on ties
