@@ -173,10 +173,12 @@ def test_evaluate_scores_the_chosen_checkpoints_and_a_candidate_baseline_once(
     )
 
     params, _, _ = sft
-    monkeypatch.chdir(tmp_path)  # the run's MLflow store lands here
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)  # the run's MLflow store lands here, with no champion in it
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     params = dataclasses.replace(
         params,
+        promote=dataclasses.replace(params.promote, model_name="tracer1-evaluate-policies"),
         build_dataset=BuildDatasetConfig(
             out_dir=str(root / "traj"), suites={"tooluse": SuiteConfig(families=FAMILIES)},
             seeds=SplitSeeds(train=SeedRange(0, 4), val=SeedRange(100, 102),
