@@ -153,12 +153,11 @@ _TOOLUSE_MIX: dict[str, Any] = {
 _GUI_MIX: dict[str, Any] = {
     # The tool-use mix plus two MiniWoB pages: click-button (1 step) and the long-horizon
     # book-flight (~19 steps), 5 episodes per page and split, all 10 test pages in flight.
-    **_TOOLUSE_MIX,
+    **{k: v for k, v in _TOOLUSE_MIX.items() if k != "build_dataset.suites.miniwob"},
     "build_dataset.suites.miniwob.families": ["click-button", "book-flight"],
     "build_dataset.suites.miniwob.episodes_per_family": 5,
     "build_dataset.suites.miniwob.options.episodes_in_flight": 10,
 }
-_GUI_MIX.pop("build_dataset.suites.miniwob")
 """The `cpu` budget's mix: tool use and GUI pages."""
 
 

@@ -321,7 +321,7 @@ def sweep(todo: Sequence[tuple[str, int, Any]], budget: str, repo: Path, work: P
     data_ready = threading.Event()
     stop = threading.Event()
     failed: list[str] = []
-    finished = [0]
+    finished = 0
     lock = threading.Lock()
     start = time.monotonic()
 
@@ -330,6 +330,7 @@ def sweep(todo: Sequence[tuple[str, int, Any]], budget: str, repo: Path, work: P
             data_ready.set()
 
     def work_through(index: int, clone: Path, runs: Sequence[tuple[str, int, Any]]) -> None:
+        nonlocal finished
         for number, (arm, seed, values) in enumerate(runs):
             if index and number == 0:
                 data_ready.wait()
@@ -353,8 +354,8 @@ def sweep(todo: Sequence[tuple[str, int, Any]], budget: str, repo: Path, work: P
                     data_ready.set()  # built, restored or failed: never wait forever
             write_json(record_path(out, arm, seed), record)
             with lock:
-                finished[0] += 1
-                count = finished[0]
+                finished += 1
+                count = finished
             log(f"{tag} done in {record['seconds'] / 60:.1f} min ({count}/{len(todo)}; "
                 f"restored from run-cache: {', '.join(record['cached_stages']) or 'none'}; "
                 f"{(time.monotonic() - start) / 60:.1f} min so far)")

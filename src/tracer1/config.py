@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PARAMS = Path("params.yaml")
-CANDIDATE_POLICIES = ("sft", "stage1", "stage2")
-"""The candidate variant's checkpoints `evaluate` can score, in training order."""
+CANDIDATE_POLICIES = {"sft": "sft", "stage1": "stage1_grpo", "stage2": "stage2_rft"}
+"""The candidate variant's checkpoints `evaluate` can score, in training order → the
+stage (params section) that writes each."""
 
 
 class ConfigError(ValueError):
@@ -324,7 +325,7 @@ class EvaluateConfig:
     bootstrap_samples: int = 1000
     confidence: float = 0.95
     seed: int = 0
-    policies: tuple[str, ...] = CANDIDATE_POLICIES
+    policies: tuple[str, ...] = tuple(CANDIDATE_POLICIES)
     """The candidate's training stages to score (`sft`, `stage1`, `stage2`); `stage2`, the
     gate's candidate, always. The reactive baseline and the registry champion come on top."""
 

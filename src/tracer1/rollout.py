@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracer1.actions import Action, Parsed, parse_plan
-from tracer1.envs.base import Environment, Expert, Suite, restore, suite_trait
+from tracer1.envs.base import Environment, Expert, Suite, episode_limit, restore, suite_trait
 from tracer1.policy.base import Planner, PlanRequest
 from tracer1.rewards.similarity import same_action
 from tracer1.trajectory import Observation, Step, Task
@@ -234,7 +234,7 @@ def run_episodes(
         lives: list[_Live] = []
         try:
             for task in group:
-                budget = min(max_steps, limits.get(task.difficulty, max_steps))
+                budget = episode_limit(limits, task.difficulty, max_steps)
                 lives.append(_start(suite, task, budget, screenshots))
             for _ in range(max_steps):
                 active = [live for live in lives

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tracer1.config import Params
+from tracer1.config import CANDIDATE_POLICIES, Params
 
 REPORTS = Path("reports")
 TRAJECTORIES = "trajectories"  # the MLflow dataset name of the expert trajectories
@@ -234,9 +234,9 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
     cand, base = fc.candidate, fc.baseline
     # A VLM reads the recorded screenshots of the offline steps from the trajectories.
     shots = params.build_dataset.out_dir
-    stage_of = {"sft": "sft", "stage1": "stage1_grpo", "stage2": "stage2_rft"}
     planners: dict[str, Any] = {
-        name: load_agent(model_dir(params, stage_of[name], cand), screenshot_root=shots)
+        name: load_agent(model_dir(params, CANDIDATE_POLICIES[name], cand),
+                         screenshot_root=shots)
         for name in cfg.policies
     }
     # A baseline that is the candidate itself (one-variant runs, e.g. the ablations) is

@@ -94,6 +94,16 @@ def step_limits_of(limits: Mapping[Any, Any] | None) -> dict[int, int]:
     return out
 
 
+def episode_limit(limits: Mapping[int, int], difficulty: int, max_steps: int) -> int:
+    """The step bound of an episode of `difficulty`: its `step_limits` entry, at most
+    `max_steps` (which it is when the difficulty has none).
+
+    >>> episode_limit({1: 6}, 1, 20), episode_limit({1: 6}, 3, 20), episode_limit({1: 30}, 1, 20)
+    (6, 20, 20)
+    """
+    return min(max_steps, limits.get(difficulty, max_steps))
+
+
 def close_suite(suite: Suite) -> None:
     """Free what a suite holds, when it holds anything (browsers)."""
     close = getattr(suite, "close", None)

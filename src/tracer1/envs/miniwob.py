@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tracer1.actions import Action, Answer, Box, Click, Done, Press, Scroll, Select, Tool, Type
-from tracer1.envs.base import StepResult
+from tracer1.envs.base import StepResult, episode_limit
 from tracer1.envs.browser import BrowserFailure, browser_errors
 from tracer1.trajectory import Element, Observation, Task
 
@@ -202,7 +202,7 @@ class MiniWoBEnv:
         if task.suite != "miniwob":
             raise ValueError(f"task {task.task_id!r} is not a MiniWoB task (suite {task.suite!r})")
         self._task, self._actions, self._steps, self._done = task, [], 0, True
-        self._limit = min(self.max_steps, self.step_limits.get(task.difficulty, self.max_steps))
+        self._limit = episode_limit(self.step_limits, task.difficulty, self.max_steps)
         try:
             obs = self._begin()
         except browser_errors() as exc:

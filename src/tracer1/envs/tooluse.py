@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracer1.actions import Action, Answer, Done, Tool, format_action
-from tracer1.envs.base import StepResult, register_suite, step_limits_of
+from tracer1.envs.base import StepResult, episode_limit, register_suite, step_limits_of
 from tracer1.envs.tooluse_tasks import FAMILIES, generate_task
 from tracer1.executors import Toolbox, tool_info
 from tracer1.experts.tooluse import ToolUseExpert
@@ -81,7 +81,7 @@ class ToolUseEnv:
         if "answer" not in task.spec or "plan" not in task.spec:
             raise ValueError(f"task {task.task_id!r} is not a tool-use task (spec lacks answer)")
         self._task, self._entries, self._steps, self._done = task, [], 0, False
-        self._limit = min(self.max_steps, self.step_limits.get(task.difficulty, self.max_steps))
+        self._limit = episode_limit(self.step_limits, task.difficulty, self.max_steps)
         return self._observe()
 
     def step(self, action: Action) -> StepResult:
