@@ -1,6 +1,7 @@
 """The whole mission as a Kubeflow Pipelines v2 DAG over the stage components.
 
-build_dataset → validate_dataset → per variant: sft → stage1_grpo → collect_feedback →
+build_dataset → validate_dataset, prepare_base (the base model, converted once) → per
+variant: sft → stage1_grpo → collect_feedback →
 stage2_rft → evaluate (every policy, the same tasks) → gate → promote, the last only when
 the gate says "promote". The variants (and which is the candidate and the baseline) come
 from the params file at compile time, so the DAG mirrors `dvc.yaml`'s `foreach`; every
@@ -35,6 +36,8 @@ class Cluster:
     cpu_request: str = "2"
     memory_request: str = "8Gi"
     gpu_memory_request: str = "32Gi"
+    base_memory_request: str = "32Gi"
+    """`prepare_base` holds the whole base model in memory to convert it (on CPU)."""
     retries: int = 2
     """Retries on failure (transient: pre-emption, a lost node); GRPO resumes from its
     checkpoint only within one pod, so a retried stage starts over."""
@@ -76,6 +79,8 @@ def configure(task: dsl.PipelineTask, stage: str, cluster: Cluster,
         if cluster.gpu_toleration:
             kubernetes.add_toleration(task, key=cluster.gpu_toleration, operator="Exists",
                                       effect="NoSchedule")
+    elif stage == "prepare_base":
+        task.set_memory_request(cluster.base_memory_request)
     else:
         task.set_memory_request(cluster.memory_request)
     return task
@@ -96,8 +101,9 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
         """`image`: the project image every stage runs in (default: the one compiled in);
         `data_version`: a git revision whose DVC-tracked trajectories are fetched from
         the DVC remote of `data_repo` (a git URL) instead of being rebuilt; `base_model`
-        (a path or hub id) and `seed` (the training seed) override the params file when
-        set (`tracer1.workspace.RUN_PARAMETERS`)."""
+        (a path, hub id, .gguf file or DIST:PATH; `prepare_base` converts it) and `seed`
+        (the training seed) override the params file when set
+        (`tracer1.workspace.RUN_PARAMETERS`)."""
         run = dsl.PIPELINE_JOB_ID_PLACEHOLDER
         run_args = {"params_file": params_file, "pipeline_id": run,
                     "base_model": base_model, "seed": seed}
@@ -107,9 +113,13 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
         trajectories = data.outputs["trajectories"]
         valid = configure(c.validate_dataset(**run_args, trajectories=trajectories),
                           "validate_dataset", cluster, image)
+        # The base model once (a GGUF de-quantised, a hub model downloaded): every stage
+        # that loads a planner gets this directory, never the source.
+        base = configure(c.prepare_base(**run_args), "prepare_base", cluster,
+                         image).outputs["base"]
         models = {}
         for variant in names:
-            common = {**run_args, "variant": variant}
+            common = {**run_args, "variant": variant, "base": base}
             sft = configure(c.sft(**common, trajectories=trajectories).after(valid),
                             f"sft@{variant}", cluster, image)
             stage1 = configure(c.stage1_grpo(**common, trajectories=trajectories,
@@ -124,7 +134,7 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
             models[variant] = (sft, stage1, stage2)
         sft, stage1, stage2 = models[candidate]
         evaluation = configure(c.evaluate(
-            **run_args, trajectories=trajectories,
+            **run_args, trajectories=trajectories, base=base,
             sft_model=sft.outputs["model"], stage1_model=stage1.outputs["model"],
             stage2_model=stage2.outputs["model"],
             reactive_model=models[baseline][2].outputs["model"]),
@@ -135,7 +145,7 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
         decision.set_caching_options(False)
         with dsl.If(decision.output == "promote", name="gate-passed"):
             promotion = configure(c.promote(**run_args, report=evaluation.outputs["report"],
-                                            candidate=stage2.outputs["model"],
+                                            candidate=stage2.outputs["model"], base=base,
                                             data_metrics=data.outputs["metrics"]),
                                   "promote", cluster, image)
             promotion.set_caching_options(False)

@@ -182,6 +182,28 @@ def validate_dataset_cmd(
         raise typer.Exit(1)
 
 
+@app.command("prepare-base")
+def prepare_base_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
+    """Convert policy.base_model (a GGUF file, DIST:PATH inside an installed package, a model
+    directory or a hub id) once into prepare_base.out_dir, the base every later stage loads."""
+    from tracer1 import stages
+    from tracer1.policy.source import BaseSourceError
+
+    p = _load(params)
+    try:
+        record = stages.prepare_base(p, str(params))
+    except BaseSourceError as exc:
+        raise _fail(f"error: {exc}", 2) from None
+    out = p.prepare_base.out_dir
+    if record["kind"] == "none":
+        typer.echo(f"prepare_base: no base model (policy.base_model: null, the tiny model) → {out}")
+        return
+    sha = f", sha256 {record['sha256'][:12]}" if record.get("sha256") else ""
+    typer.echo(f"prepare_base: {record['spec']} ({record['kind']}{sha}) → {out}: "
+               f"{record['model_class']}, {record['parameters']:,} parameters, "
+               f"{record['dtype']}")
+
+
 def _summary(stage: str, variant: str, metrics: dict) -> str:
     keys = ("final_loss", "final_reward", "steps", "success_rate", "states", "seconds")
     shown = ", ".join(f"{k}={metrics[k]:.4g}" if isinstance(metrics[k], float) else

@@ -4,7 +4,8 @@ Identifiers, each cheap and readable without MLflow or DVC installed: the git
 commit, the DVC hash of the expert trajectories (read from `dvc.lock`, so no
 `dvc` import and no cache walk), a content digest of the trajectories (computed
 wherever the data is, e.g. in a Kubeflow pod that has no `dvc.lock`), the DVC
-revision they were fetched at, and a hash of the params file. `build_dataset`
+revision they were fetched at, a hash of the params file, and the base model a planner
+was trained on (`source_tags`: the spec, the source file's sha256). `build_dataset`
 writes the data's identifiers into its metrics file, which travels to `promote`
 with the pipeline, so a registry version names its data on a cluster too. Every
 lookup returns None rather than raising when the thing is absent
@@ -28,6 +29,13 @@ PARAMS_HASH_TAG = "tracer1.params_sha256"
 DATA_DIGEST_TAG = "tracer1.data_sha256"
 DATA_REV_TAG = "tracer1.dvc_rev"
 DATA_REPO_TAG = "tracer1.dvc_repo"
+
+# The base model a planner was trained on (prepare_base's source.json).
+BASE_SOURCE_TAG = "tracer1.base_source"
+BASE_SHA256_TAG = "tracer1.base_sha256"
+BASE_KIND_TAG = "tracer1.base_kind"
+BASE_DIST_TAG = "tracer1.base_distribution"
+BASE_REVISION_TAG = "tracer1.base_revision"
 
 # build_dataset's metrics key → the tag it becomes.
 _BUILD_METRICS_TAGS = {"data_sha256": DATA_DIGEST_TAG, "data_md5": DATA_HASH_TAG,
@@ -121,6 +129,49 @@ def data_tags(build_metrics_path: str | os.PathLike) -> dict[str, str]:
         return {}
     return {tag: str(metrics[key]) for key, tag in _BUILD_METRICS_TAGS.items()
             if isinstance(metrics.get(key), str) and metrics[key]}
+
+
+def source_tags(record: dict | None) -> dict[str, str]:
+    """Tags naming a prepared base model from its `source.json` record
+    (`tracer1.policy.source`): the spec as written in params, the kind, the sha256 of the
+    source file, the distribution and version it came from, the hub revision. The tiny
+    model (no base) is ``tracer1.base_source: none``; empty for no record."""
+    if not isinstance(record, dict):
+        return {}
+    tags = {BASE_SOURCE_TAG: str(record.get("spec") or "none"),
+            BASE_KIND_TAG: str(record.get("kind") or "none")}
+    if record.get("sha256"):
+        tags[BASE_SHA256_TAG] = str(record["sha256"])
+    if record.get("distribution"):
+        tags[BASE_DIST_TAG] = f"{record['distribution']}=={record.get('version') or '?'}"
+    if record.get("revision"):
+        tags[BASE_REVISION_TAG] = str(record["revision"])
+    return tags
+
+
+def base_tags(model_dir: str | os.PathLike) -> dict[str, str]:
+    """`source_tags` of the base a planner directory loads on (the prepared base its
+    `tracer1.json` names, or the copy bundled inside it). A tiny model (full weights, no
+    base) gives ``tracer1.base_source: none``; a base without `source.json` (a directory
+    or hub id used directly) its name alone; empty when `model_dir` has no card."""
+    import json
+
+    try:
+        card = json.loads((Path(model_dir) / "tracer1.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(card, dict):
+        return {}
+    if not card.get("lora") or not card.get("base_model"):
+        return source_tags({"spec": None, "kind": "none"})
+    from tracer1.policy.model import resolve_base  # torch-free at import
+
+    base = Path(resolve_base(model_dir, str(card["base_model"])))
+    try:
+        record = json.loads((base / "source.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {BASE_SOURCE_TAG: str(card["base_model"])}
+    return source_tags(record)
 
 
 def params_hash(path: str | os.PathLike = "params.yaml", length: int = 12) -> str:

@@ -9,7 +9,7 @@ function the CLI and `dvc.yaml` run, and moves the stage's outputs to the artifa
 and their tests are written against it. Nothing here imports kfp.
 
 >>> sorted(STAGE_IO["stage2_rft"].inputs), sorted(STAGE_IO["stage2_rft"].outputs)
-(['feedback', 'model'], ['metrics', 'model'])
+(['base', 'feedback', 'model'], ['metrics', 'model'])
 """
 
 from __future__ import annotations
@@ -55,6 +55,15 @@ def _trajectories(params: Params, variant: str | None) -> Path:
 TRAJECTORIES: PathFn = _trajectories
 
 
+def _base(params: Params, variant: str | None) -> Path:
+    return Path(params.prepare_base.out_dir)
+
+
+BASE: PathFn = _base
+"""`prepare_base`'s directory: every stage that loads a planner reads it (a LoRA model dir
+names it as its base)."""
+
+
 RUN_PARAMETERS: dict[str, tuple[str, ...]] = {
     "base_model": ("policy.base_model",),
     "seed": ("policy.seed", "sft.seed", "stage1_grpo.seed", "stage2_rft.seed"),
@@ -84,25 +93,27 @@ STAGE_IO: dict[str, StageIO] = {
     "validate_dataset": StageIO(
         {"trajectories": lambda p, v: Path(p.validate_dataset.input_dir)},
         {"report": lambda p, v: Path(p.validate_dataset.out_dir)}, False),
+    "prepare_base": StageIO({}, {"base": BASE}, False),
     "sft": StageIO(
-        {"trajectories": TRAJECTORIES},
+        {"trajectories": TRAJECTORIES, "base": BASE},
         {"model": lambda p, v: _model(p, "sft", v), "metrics": _metrics("sft")}, True),
     "stage1_grpo": StageIO(
-        {"trajectories": TRAJECTORIES, "model": lambda p, v: _model(p, "sft", v)},
+        {"trajectories": TRAJECTORIES, "base": BASE,
+         "model": lambda p, v: _model(p, "sft", v)},
         {"model": lambda p, v: _model(p, "stage1_grpo", v),
          "metrics": _metrics("stage1_grpo")}, True),
     "collect_feedback": StageIO(
-        {"model": lambda p, v: _model(p, "stage1_grpo", v)},
+        {"model": lambda p, v: _model(p, "stage1_grpo", v), "base": BASE},
         {"feedback": lambda p, v: Path(p.collect_feedback.out_dir.format(variant=v)),
          "metrics": lambda p, v: Path(p.collect_feedback.metrics_path.format(variant=v))},
         True),
     "stage2_rft": StageIO(
-        {"model": lambda p, v: _model(p, "stage1_grpo", v),
+        {"model": lambda p, v: _model(p, "stage1_grpo", v), "base": BASE,
          "feedback": lambda p, v: Path(p.collect_feedback.out_dir.format(variant=v))},
         {"model": lambda p, v: _model(p, "stage2_rft", v), "metrics": _metrics("stage2_rft")},
         True),
     "evaluate": StageIO(
-        {"trajectories": TRAJECTORIES, "sft": _candidate("sft"),
+        {"trajectories": TRAJECTORIES, "base": BASE, "sft": _candidate("sft"),
          "stage1": _candidate("stage1_grpo"), "stage2": _candidate("stage2_rft"),
          "reactive": lambda p, v: _model(p, "stage2_rft", p.forecast.baseline)},
         {"report": lambda p, v: Path(p.evaluate.out_dir),
@@ -110,7 +121,7 @@ STAGE_IO: dict[str, StageIO] = {
     "gate": StageIO({"report": lambda p, v: Path(p.evaluate.out_dir)}, {}, False),
     "promote": StageIO(
         {"report": lambda p, v: Path(p.evaluate.out_dir), "model": _candidate("stage2_rft"),
-         "data_metrics": lambda p, v: Path(p.build_dataset.metrics_path)},
+         "base": BASE, "data_metrics": lambda p, v: Path(p.build_dataset.metrics_path)},
         {"decision": lambda p, v: Path(p.promote.decision_path)}, False),
 }
 

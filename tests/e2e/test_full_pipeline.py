@@ -26,7 +26,8 @@ def registry(proj, name="tracer1-planner"):
 def test_pipeline_promotes_then_rejects_a_weak_candidate(project_copy):
     proj = project_copy
     first = run(["dvc", "repro"], proj, timeout=900)
-    for stage in ("sft@anticipatory", "stage2_rft@reactive", "evaluate", "promote"):
+    for stage in ("prepare_base", "sft@anticipatory", "stage2_rft@reactive", "evaluate",
+                  "promote"):
         assert f"Running stage '{stage}'" in first.stdout
 
     report = json.loads((proj / "reports/eval/report.json").read_text())

@@ -52,11 +52,12 @@ def test_pipeline_runs_end_to_end_with_kfp_local(tmp_path, monkeypatch):
     # The data's identity reached the registry version (no dvc.lock in a pod).
     tags = client.get_model_version("tracer1-planner", "1").tags
     assert tags["tracer1.data_sha256"] == build_metrics["data_sha256"]
+    assert tags["tracer1.base_source"] == "none"  # the tiny model: prepare_base found no base
     # Every stage's MLflow run sits under one pipeline parent run.
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     names = {r.info.run_name for r in runs}
-    assert {"build_dataset", "sft/anticipatory", "stage2_rft/reactive", "evaluate", "gate",
-            "promote"} <= names, names
+    assert {"build_dataset", "prepare_base", "sft/anticipatory", "stage2_rft/reactive",
+            "evaluate", "gate", "promote"} <= names, names
     sft_run = next(r for r in runs if r.info.run_name == "sft/anticipatory")
     assert sft_run.data.params["seed"] == "7"  # the run parameter reached the stage
     parents = {r.data.tags.get("mlflow.parentRunId") for r in runs

@@ -3,6 +3,7 @@ the training stages only, secrets and retries everywhere, promotion behind the g
 components are thin wrappers over `tracer1.workspace.run_stage`."""
 
 import inspect
+import re
 
 import pytest
 import yaml
@@ -11,8 +12,10 @@ import components
 from pipelines.compile import DEFAULT_OUT, compile_pipeline
 from tracer1.workspace import STAGE_IO, run_stage
 
-STAGES = ["build_dataset", "validate_dataset", "sft", "stage1_grpo", "collect_feedback",
-          "stage2_rft", "evaluate", "gate", "promote"]
+STAGES = ["build_dataset", "validate_dataset", "prepare_base", "sft", "stage1_grpo",
+          "collect_feedback", "stage2_rft", "evaluate", "gate", "promote"]
+LOADS_A_PLANNER = ("sft", "stage1_grpo", "collect_feedback", "stage2_rft", "evaluate",
+                   "promote")
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +99,30 @@ def test_typed_report_and_lineage_artifacts(spec):
         "pipelinechannel--build-dataset-metrics")
 
 
+def test_the_prepared_base_reaches_every_stage_that_loads_a_planner(spec):
+    """One prepare_base task; its `base` Model artifact is an input of each such task."""
+    tasks = {**spec["root"]["dag"]["tasks"],
+             **spec["components"]["comp-condition-1"]["dag"]["tasks"]}
+    assert "prepare-base" in tasks and "prepare-base-2" not in tasks
+    assert spec["components"]["comp-prepare-base"]["outputDefinitions"]["artifacts"][
+        "base"]["artifactType"]["schemaTitle"] == "system.Model"
+    seen = set()
+    for name, task in tasks.items():
+        stage = re.sub(r"-\d+$", "", name).replace("-", "_")  # sft-2: the second variant's
+        if stage not in LOADS_A_PLANNER:
+            continue
+        seen.add(stage)
+        base = task["inputs"]["artifacts"]["base"]
+        source = base.get("taskOutputArtifact") or {}
+        if not source:  # inside the gate's condition: handed down from the root DAG
+            assert base["componentInputArtifact"] == "pipelinechannel--prepare-base-base", name
+        else:
+            assert source == {"outputArtifactKey": "base", "producerTask": "prepare-base"}, name
+    assert seen == set(LOADS_A_PLANNER)
+    for stage in LOADS_A_PLANNER:
+        assert "base" in STAGE_IO[stage].inputs, stage
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_components_are_thin_wrappers(stage):
     source = inspect.getsource(getattr(components, stage).python_func)
@@ -109,10 +136,11 @@ def test_run_stage_checks_its_contract(tmp_path):
     params.write_text("forecast: {}\n")
     with pytest.raises(ValueError, match="unknown stage 'nope'"):
         run_stage("nope", params, {}, {})
-    with pytest.raises(ValueError, match=r"sft: inputs must be \['trajectories'\]"):
+    with pytest.raises(ValueError, match=r"sft: inputs must be \['base', 'trajectories'\]"):
         run_stage("sft", params, {}, {"model": "m", "metrics": "x"}, variant="anticipatory")
     with pytest.raises(ValueError, match="runs per variant"):
-        run_stage("sft", params, {"trajectories": "t"}, {"model": "m", "metrics": "x"})
+        run_stage("sft", params, {"trajectories": "t", "base": "b"},
+                  {"model": "m", "metrics": "x"})
     with pytest.raises(FileNotFoundError, match="missing"):
         run_stage("validate_dataset", params, {"trajectories": tmp_path / "missing"},
                   {"report": tmp_path / "out"})

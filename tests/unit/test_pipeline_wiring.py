@@ -12,8 +12,8 @@ from tracer1.cli import app
 from tracer1.config import Params, load_params
 
 STAGES = [
-    "build_dataset", "validate_dataset", "sft", "stage1_grpo", "collect_feedback",
-    "stage2_rft", "evaluate", "promote",
+    "build_dataset", "validate_dataset", "prepare_base", "sft", "stage1_grpo",
+    "collect_feedback", "stage2_rft", "evaluate", "promote",
 ]
 NOT_STAGES = {"forecast", "policy", "tracking"}  # shared sections, not stages
 
@@ -57,5 +57,16 @@ def test_dvc_outputs_match_the_config():
         fb_metrics = [next(iter(m)) for m in fb["metrics"]]
         assert params.collect_feedback.metrics_path.replace("{variant}", "${key}") in fb_metrics
     assert params.build_dataset.out_dir in dvc["build_dataset"]["outs"]
+    assert dvc["prepare_base"]["outs"] == [params.prepare_base.out_dir]
     promote_outs = [next(iter(o)) for o in dvc["promote"]["outs"]]
     assert params.promote.decision_path in promote_outs
+
+
+def test_every_stage_that_loads_a_planner_depends_on_the_prepared_base():
+    params = load_params(REPO / "params.yaml")
+    base = params.prepare_base.out_dir
+    dvc = dvc_stages()
+    for name in ("sft", "stage1_grpo", "collect_feedback", "stage2_rft", "evaluate", "promote"):
+        assert base in (dvc[name].get("do") or dvc[name])["deps"], name
+    assert {"policy.base_model", "policy.kind", "prepare_base"} <= set(
+        dvc["prepare_base"]["params"])

@@ -14,7 +14,10 @@ directory plus `tracer1.json`:
   `generation_config.json`);
 * base model + LoRA: only the adapter (`adapter_config.json`,
   `adapter_model.safetensors`); `tracer1.json`'s `base_model` names the base to
-  load it on (a local path or a hub id);
+  load it on: the `prepare_base` directory (``models/base``, relative to the working
+  directory, where DVC and the Kubeflow components lay it out), a path relative to the
+  model dir itself (a registered version carries its base as ``base/``,
+  `tracer1.registry.pyfunc`), any local path, or a hub id (`resolve_base`);
 * both: the tokenizer files (a VLM: its processor's — tokenizer, image processor, chat
   template), and `tracer1.json` = ``{"horizon", "history", "max_prompt_tokens",
   "max_new_tokens", "variant", "stage", "base_model", "lora", "dtype", "kind", "format"}``
@@ -129,8 +132,12 @@ def build_tiny(cfg: PolicyConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrai
 
 
 def load_base(cfg: PolicyConfig) -> tuple[PreTrainedModel, Any]:
-    """`cfg.base_model` (local path or hub id) of `cfg.kind` with a fresh LoRA adapter from
-    `cfg.lora`; returns it with its tokenizer (a VLM: its processor).
+    """`cfg.base_model` of `cfg.kind` with a fresh LoRA adapter from `cfg.lora`; returns it
+    with its tokenizer (a VLM: its processor).
+
+    `cfg.base_model` must be loadable by `from_pretrained` as it is: the pipeline passes
+    the `prepare_base` directory here (`tracer1.policy.source.prepared_policy`); a
+    directory or hub id works directly, a GGUF source only once prepared.
 
     Only the adapter trains; the same training code then handles the tiny model and
     this one, because both arrive as ready-made `nn.Module`s.
@@ -139,6 +146,7 @@ def load_base(cfg: PolicyConfig) -> tuple[PreTrainedModel, Any]:
 
     if not cfg.base_model:
         raise ValueError("policy.base_model is not set")
+    _check_loadable_base(cfg.base_model)
     kind = model_kind(cfg.kind)
     processing = kind.load_base_processing(cfg)
     base = _auto_class(kind).from_pretrained(cfg.base_model, dtype=_torch_dtype(cfg.dtype))
@@ -151,6 +159,22 @@ def load_base(cfg: PolicyConfig) -> tuple[PreTrainedModel, Any]:
         task_type="CAUSAL_LM",
     )
     return get_peft_model(base, lora), processing
+
+
+def _check_loadable_base(base_model: str) -> None:
+    """A GGUF / `DIST:PATH` source, or a prepared directory without weights (the tiny
+    model's), is refused with what to do instead of a transformers traceback."""
+    from tracer1.policy.source import SOURCE_FILE, parse_source
+
+    spec = parse_source(base_model)
+    if spec.form == "distribution" or spec.is_gguf:
+        raise ValueError(f"policy.base_model {base_model!r} is a GGUF / distribution source: "
+                         "convert it once with `tracer1 prepare-base` and load that "
+                         "directory (prepare_base.out_dir)")
+    path = Path(base_model)
+    if path.is_dir() and (path / SOURCE_FILE).is_file() and not (path / "config.json").exists():
+        raise ValueError(f"{base_model}: prepared for no base model (policy.base_model: null "
+                         "when `prepare_base` ran): run `tracer1 prepare-base` again")
 
 
 def new_policy(cfg: PolicyConfig, texts: Any) -> tuple[PreTrainedModel, Any]:
@@ -317,13 +341,25 @@ def load_model_dir(
 
         if not meta.base_model:
             raise ValueError(f"{path}: a LoRA model directory needs base_model in {META_FILE}")
-        base = auto.from_pretrained(meta.base_model, dtype=_torch_dtype(meta.dtype))
+        base = auto.from_pretrained(resolve_base(path, meta.base_model),
+                                    dtype=_torch_dtype(meta.dtype))
         model = PeftModel.from_pretrained(base, str(path), is_trainable=trainable)
     else:
         model = auto.from_pretrained(str(path), dtype=_torch_dtype(meta.dtype))
     _align_special_tokens(model, text_tokenizer(processing))
     model.eval()
     return model, processing, meta
+
+
+def resolve_base(model_dir: str | os.PathLike, base_model: str) -> str:
+    """Where a LoRA model directory's `base_model` loads from: a relative path that exists
+    inside the model dir (a registered version's bundled ``base/``), else a local path as
+    written (relative to the working directory: ``models/base``), else the text itself
+    (a hub id, for transformers to fetch)."""
+    candidate = Path(base_model).expanduser()
+    if not candidate.is_absolute() and (Path(model_dir) / candidate).is_dir():
+        return str(Path(model_dir) / candidate)
+    return str(candidate) if candidate.exists() else base_model
 
 
 def dir_fingerprint(path: str | os.PathLike) -> str:
@@ -354,6 +390,7 @@ __all__ = [
     "model_kind",
     "new_policy",
     "read_meta",
+    "resolve_base",
     "save_model_dir",
     "text_tokenizer",
 ]

@@ -4,9 +4,9 @@ Every candidate that reaches `promote` is registered as a new version of the
 model and gets the alias ``challenger``; the alias ``champion`` moves only when
 the gate says promote, so a rejection leaves the serving champion untouched.
 Each version carries its lineage and verdict as tags (git commit, DVC hash of
-the expert trajectories, params hash, the candidate's eval metrics, the
-decision), so the registry alone answers "what is this model and why is it
-here". MLflow is imported inside the functions.
+the expert trajectories, params hash, the base model's source and sha256, the
+candidate's eval metrics, the decision), so the registry alone answers "what is
+this model and why is it here". MLflow is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -144,6 +144,9 @@ def version_tags(decision: Decision, model_dir: str | os.PathLike) -> dict[str, 
     for key in ("variant", "stage", "horizon", "history"):
         if isinstance(card, dict) and key in card:
             tags[f"tracer1.{key}"] = str(card[key])
+    from tracer1.lineage import base_tags
+
+    tags.update(base_tags(model_dir))  # the base it was trained on: spec, sha256, origin
     return tags
 
 

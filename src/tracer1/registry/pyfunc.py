@@ -6,7 +6,9 @@ JSON of `tracer1.trajectory.observation_to_json`, or plain text) and
 greedy `<plan>` text per row, so a served champion answers the same request
 the closed-loop harness makes. `load_planner` unwraps the pyfunc back into the
 `Agent`, so `evaluate` scores the registry champion with the same harness as a
-fresh candidate.
+fresh candidate. A LoRA planner is logged with its base model inside (``model/base/``),
+so `models:/tracer1-planner@champion` loads, and `mlflow models serve` serves it, where
+only the registry's artifacts are.
 
 MLflow is imported inside the functions; `PlannerModel` (a `PythonModel`
 subclass, hence MLflow at import) is re-exported lazily from `planner_model`.
@@ -14,9 +16,12 @@ subclass, hence MLflow at import) is re-exported lazily from `planner_model`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,11 +196,72 @@ def _model_card(model_dir: Path) -> dict[str, Any]:
     return card if isinstance(card, dict) else {}
 
 
+BUNDLED_BASE = "base"
+"""Where a logged LoRA planner carries its base model, inside the artifact ``model``."""
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    try:
+        os.link(src, dst)  # same filesystem: no second copy of the base's weights
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+@contextlib.contextmanager
+def bundled_model_dir(model_dir: str | os.PathLike) -> Iterator[Path]:
+    """`model_dir` as a self-contained planner directory: a LoRA adapter gets its base model
+    (the directory its `tracer1.json` names, e.g. `prepare_base`'s ``models/base``) copied
+    in as ``base/``, and `base_model` rewritten to ``"base"`` — so a registered version
+    loads and serves on a machine that has only the registry's artifacts. A tiny model
+    (full weights), an adapter already carrying its base, or one whose base is a hub id
+    (fetched where it loads) comes back as is. The staged copy (hard links where it can)
+    is removed on exit."""
+    from tracer1.policy.model import META_FILE, resolve_base
+
+    model_dir = Path(model_dir)
+    card = _model_card(model_dir)
+    base_model = card.get("base_model")
+    if not card.get("lora") or not isinstance(base_model, str) or not base_model:
+        yield model_dir
+        return
+    base = Path(resolve_base(model_dir, base_model))
+    if not base.is_dir() or base.resolve() == (model_dir / BUNDLED_BASE).resolve():
+        yield model_dir
+        return
+    try:  # beside the model: hard links work on one filesystem
+        staging = Path(tempfile.mkdtemp(prefix=".tracer1-pyfunc-", dir=model_dir.parent))
+    except OSError:
+        staging = Path(tempfile.mkdtemp(prefix="tracer1-pyfunc-"))
+    try:
+        staged = staging / model_dir.name
+        shutil.copytree(model_dir, staged, copy_function=_link_or_copy)
+        shutil.copytree(base, staged / BUNDLED_BASE, copy_function=_link_or_copy)
+        meta = staged / META_FILE
+        meta.unlink()  # a hard link: never write through it into the original
+        meta.write_text(json.dumps({**card, "base_model": BUNDLED_BASE}, indent=2,
+                                   sort_keys=True) + "\n", encoding="utf-8")
+        yield staged
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _base_record(model_dir: Path) -> dict[str, Any] | None:
+    """The bundled base's `source.json` (what it was prepared from), if it has one."""
+    try:
+        record = json.loads((model_dir / BUNDLED_BASE / "source.json").read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def log_planner_model(model_dir: str | os.PathLike, *, name: str = "planner") -> ModelInfo:
     """Log `model_dir` as a pyfunc model under the active run; returns MLflow's ModelInfo.
 
-    The directory is copied whole as the artifact ``model``; `tracer1.json` (horizon,
-    history, variant, stage) becomes the model's metadata. Requires an active run.
+    The directory is copied whole as the artifact ``model``, a LoRA adapter with its base
+    model inside (`bundled_model_dir`); `tracer1.json` (horizon, history, variant, stage)
+    becomes the model's metadata, with the base's `source.json` under ``base``. Requires
+    an active run.
     """
     import mlflow.pyfunc
 
@@ -204,16 +270,19 @@ def log_planner_model(model_dir: str | os.PathLike, *, name: str = "planner") ->
     model_dir = Path(model_dir)
     if not (model_dir / "tracer1.json").is_file():
         raise FileNotFoundError(f"{model_dir}: not a planner directory (no tracer1.json)")
-    card = _model_card(model_dir)
-    return mlflow.pyfunc.log_model(
-        name=name,
-        python_model=str(MODEL_CODE),
-        artifacts={MODEL_ARTIFACT: str(model_dir)},
-        signature=signature(),
-        input_example=input_example(),
-        pip_requirements=pip_requirements(),
-        metadata={"tracer1": card},
-    )
+    with bundled_model_dir(model_dir) as artifact:
+        metadata: dict[str, Any] = {"tracer1": _model_card(artifact)}
+        if (base := _base_record(artifact)) is not None:
+            metadata["base"] = base
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(MODEL_CODE),
+            artifacts={MODEL_ARTIFACT: str(artifact)},
+            signature=signature(),
+            input_example=input_example(),
+            pip_requirements=pip_requirements(),
+            metadata=metadata,
+        )
 
 
 def load_planner(model_uri: str) -> Planner:
