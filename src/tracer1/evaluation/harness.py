@@ -6,8 +6,12 @@ first actions offline on held-out expert episodes, then assembles the eval
 report (`tracer1.evaluation.report`). It writes nothing; the `evaluate` stage
 passes the result to `write_report`.
 
-Long-horizon tasks are a suite's tasks of the highest difficulty evaluated
-(tool use: difficulty 3, 4-6 tool calls): where anticipation should pay off.
+Success intervals are Wilson score intervals; policies are compared paired on the
+same tasks (`report`'s `paired` section, Newcombe's paired interval), on every task
+and on the long-horizon ones: a suite's tasks of the highest difficulty evaluated
+(tool use: difficulty 3, 4-6 tool calls; MiniWoB: 3, book-flight), where
+anticipation should pay off. A policy the caller could not score (e.g. ``base``
+without a pretrained base model) is named in the report's `notes`.
 
 Imported suites (`offline_only`: public datasets, no live environment) are scored
 offline only, on their recorded held-out episodes, under the benchmark's own
@@ -34,6 +38,7 @@ from tracer1.evaluation.offline import (
 from tracer1.evaluation.report import (
     CONVENTIONS,
     build_report,
+    long_horizon_section,
     offline_only_section,
     scored_section,
 )
@@ -49,23 +54,25 @@ def suite_section(
     traces: Sequence[EpisodeTrace],
     offline: OfflineMetrics,
     *,
-    samples: int,
     confidence: float,
-    seed: int,
+    samples: int | None = None,
+    seed: int | None = None,
     conventions: Mapping[str, Mapping[str, float | int]] | None = None,
 ) -> dict[str, Any]:
     """One policy's report section for one suite (see the schema in `report`);
-    `conventions` (group → metrics) goes under `offline` when given."""
+    `conventions` (group → metrics) goes under `offline` when given. Intervals are Wilson
+    score intervals at `confidence` (`samples` and `seed` are unused: no resampling)."""
     ids = [t.task.task_id for t in traces]
     if len(set(ids)) != len(ids):
         raise ValueError("task ids repeat within a suite: per-task outcomes would collide")
     stats = episode_stats(traces)
-    boot = {"samples": samples, "confidence": confidence, "seed": seed}
+    boot = {"confidence": confidence}
     by_family: dict[str, list[float]] = defaultdict(list)
     for trace in traces:
         by_family[trace.task.family].append(float(trace.success))
     hardest = max((t.task.difficulty for t in traces), default=0)
-    long_horizon = [float(t.success) for t in traces if t.task.difficulty == hardest]
+    long_horizon = {t.task.task_id: int(t.success) for t in traces
+                    if t.task.difficulty == hardest}
     section = {
         **scored_section([float(t.success) for t in traces], **boot),
         "mean_steps": round(stats["mean_steps"], 6),
@@ -73,7 +80,7 @@ def suite_section(
         "invalid_action_rate": round(stats["invalid_action_rate"], 6),
         "per_task": {t.task.task_id: int(t.success) for t in traces},
         "families": {f: scored_section(v, **boot) for f, v in sorted(by_family.items())},
-        "long_horizon": {**scored_section(long_horizon, **boot), "difficulty": hardest},
+        "long_horizon": long_horizon_section(long_horizon, hardest, **boot),
         "offline": {k: round(v, 6) for k, v in offline.to_dict().items()},
     }
     if conventions:
@@ -128,11 +135,13 @@ def evaluate_planners(
     suites: Mapping[str, Suite] | None = None,
     batch_size: int | None = None,
     offline_only: Mapping[str, Sequence[Episode]] | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Score every planner on the same tasks (suite name → tasks); return the report dict.
 
-    Closed loop: greedy, `cfg.max_steps` steps per episode, intervals from
-    `cfg.bootstrap_samples` resamples at `cfg.confidence` seeded with `cfg.seed`.
+    Closed loop: greedy, `cfg.max_steps` steps per episode; Wilson score intervals and
+    Newcombe paired differences at `cfg.confidence` (`cfg.bootstrap_samples` and
+    `cfg.seed` no longer enter the report: nothing is resampled).
     Offline: `heldout_episodes[suite]` (expert episodes of `cfg.split`); a suite
     without any reports `offline.steps == 0`. `roles` maps gate roles to planner
     names (default `DEFAULT_ROLES`, where evaluated), plus optionally
@@ -140,12 +149,13 @@ def evaluate_planners(
     `suites` supplies configured suite instances by name. `offline_only` (suite name →
     held-out episodes) are imported suites: no environment is made for them; every
     planner is scored offline on those episodes (`report`'s `offline_only` sections).
+    `notes` go into the report as they are (e.g. why a requested policy is missing).
     """
     imported = dict(offline_only or {})
     both = sorted(set(imported) & set(suites_tasks))
     if both:
         raise ValueError(f"suites {both} are both closed-loop and offline-only")
-    boot = {"samples": cfg.bootstrap_samples, "confidence": cfg.confidence, "seed": cfg.seed}
+    boot = {"confidence": cfg.confidence}
     resolved = {name: (suites or {}).get(name) or get_suite(name) for name in suites_tasks}
     policies: dict[str, dict[str, Any]] = {}
     offline_sections: dict[str, dict[str, Any]] = {}
@@ -164,7 +174,7 @@ def evaluate_planners(
         }
     chosen = default_roles(list(planners)) if roles is None else dict(roles)
     return build_report(policies, split=cfg.split, confidence=cfg.confidence, roles=chosen,
-                        offline_only=offline_sections)
+                        offline_only=offline_sections, notes=notes)
 
 
 __all__ = [

@@ -60,7 +60,7 @@ def plot_success(report: Mapping[str, Any], path: str | os.PathLike) -> None:
     ax.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])  # the headroom above 1 is for the legend
     ax.set_ylabel("success rate")
     level = round(100 * float(report.get("confidence", 0.95)))
-    ax.set_title(f"closed-loop success on {report.get('split', '?')} ({level}% bootstrap CI)")
+    ax.set_title(f"closed-loop success on {report.get('split', '?')} ({level}% Wilson CI)")
     if policies:
         ax.legend(fontsize="small", loc="upper center", ncols=min(4, len(policies)))
     _save(fig, path)

@@ -1,13 +1,14 @@
 """The eval report: its schema (the contract with the promotion gate), checker and files.
 
 ```
-{"schema_version": 1, "split": "test", "confidence": 0.95,
+{"schema_version": 2, "split": "test", "confidence": 0.95,
  "policies": {"<name>": {"suites": {"<suite>": {
      "success_rate": float, "ci95": [lo, hi], "episodes": int, "mean_steps": float,
      "repetition_rate": float, "invalid_action_rate": float,
      "per_task": {"<task_id>": 0 | 1, ...},
      "families": {"<family>": {"success_rate", "ci95", "episodes"}},
-     "long_horizon": {"success_rate", "ci95", "episodes", "difficulty"},
+     "long_horizon": {"success_rate", "ci95", "episodes", "difficulty",
+                      "tasks": ["<task_id>", ...]},          # optional: which tasks
      "offline": {"action_type_accuracy", "argument_accuracy", "step_success_rate",
                  "parse_error_rate", "steps",
                  "conventions": {"<group>": {"<rate>": float, "steps" | "answers": int}}}}},
@@ -15,14 +16,41 @@
      "episodes": int, "offline": {...as above, "conventions" required}}}}},
  "roles": {"candidate": "<name>", "baseline": "<name>" | null, "champion": "<name>" | null,
            "champion_version": "<registry version>"   # optional: which champion was scored
- }}
+ },
+ "paired": {"<a>-<b>": {"a": "<name>", "b": "<name>", "label": str,
+     "suites": {"<suite>": {
+         "all": {"difference": float, "ci95": [lo, hi], "tasks": int,
+                 "a_only": int, "b_only": int},
+         "long_horizon": {...as "all", "difficulty": int}}}}},  # where `tasks` are listed
+ "notes": [str, ...]                       # optional: e.g. a requested policy not scored
+}
 ```
 
-`ci95` is the percentile-bootstrap interval at the report's `confidence` (the key
-keeps its name whatever the level). Every policy of a suite is scored on the same
-task ids (`per_task`), so the gate can compare policies paired, task by task.
-`long_horizon` covers the suite's tasks of the highest difficulty evaluated
-(`difficulty` says which). `offline.steps == 0` means no held-out episodes.
+Schema version 2 (was 1): `ci95` became the Wilson score interval, `paired` was added
+and `long_horizon.tasks` may list its task ids.
+
+`ci95` is the **Wilson score interval** of the success rate at the report's
+`confidence` (`metrics.wilson_ci`; the key keeps its name whatever the level). It is
+closed-form and honest at the edges: 0 of 50 successes gives [0, ~0.07], 50 of 50
+[~0.93, 1] (the percentile bootstrap of schema 1 collapsed to [0, 0] / [1, 1] there).
+Every policy of a suite is scored on the same task ids (`per_task`), so policies are
+compared paired, task by task. `long_horizon` covers the suite's tasks of the highest
+difficulty evaluated (`difficulty` says which: tool use 3, 4-6 tool calls; MiniWoB 3,
+book-flight). `offline.steps == 0` means no held-out episodes.
+
+`paired` holds the differences a - b of success on the tasks both policies ran, with
+Newcombe's paired score interval (`metrics.paired_binary_difference`), per suite
+(``all``) and on its long-horizon tasks (``long_horizon``, when both policies list
+them): the training ladder stage2 - stage1, stage1 - sft, sft - base, then the
+candidate against the baseline and against the champion (`PAIRED_COMPARISONS`),
+each where both policies were scored. `a_only` / `b_only` count the tasks only one of
+the two solved (the discordant pairs that carry the difference). `build_report`
+computes it from `per_task`, and `check_report` recomputes it: it cannot disagree with
+the outcomes.
+
+`notes` says what the report does not show and why, e.g. ``base`` requested in
+`evaluate.policies` but not scored because `policy.base_model` is null (the tiny
+from-scratch model has no pretrained base to run zero-shot).
 
 `offline.conventions` (optional) scores the same first actions under the public
 benchmarks' rules (`evaluation.offline.CONVENTION_GROUPS`: ``step`` - action-type,
@@ -35,22 +63,25 @@ decides a promotion; a policy with only `offline_only` suites is a valid report 
 gate rejects (nothing closed-loop to judge).
 
 `write_report` writes `report.json`, a flat `metrics.json` for `dvc metrics show`,
-`report.md` (the tables a person reads: every policy per suite, then per task family
-with intervals) and two figures: `success_by_policy.png` and `training_curves.png`.
+`report.md` (the tables a person reads: every policy per suite, the long-horizon
+subset as its own rows, the paired differences, then per task family with intervals,
+the benchmark conventions and the notes) and two figures: `success_by_policy.png` and
+`training_curves.png`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tracer1.evaluation.metrics import bootstrap_ci, success_rate
+from tracer1.evaluation.metrics import paired_by_task, success_ci, success_rate
 from tracer1.io import atomic_open, write_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 REPORT_FILE = "report.json"
 METRICS_FILE = "metrics.json"
 MARKDOWN_FILE = "report.md"
@@ -69,6 +100,19 @@ CONVENTIONS = "conventions"  # optional key of an `offline` section (required of
 CONVENTION_COUNT_KEYS = frozenset({"steps", "answers"})
 """Keys of a conventions group that are counts (denominators); the rest are rates."""
 DIGITS = 6  # rounding of every float in the report: stable diffs, no float noise
+PAIRED = "paired"
+NOTES = "notes"  # optional top-level key: what the report does not show, and why
+PAIRED_SUBSETS = ("all", "long_horizon")
+PAIRED_CELL_KEYS = ("difference", "ci95", "tasks", "a_only", "b_only")
+PAIRED_COMPARISONS: tuple[tuple[str, str, str], ...] = (
+    ("stage2", "stage1", "Stage 2 grounded RFT vs Stage 1"),
+    ("stage1", "sft", "Stage 1 trajectory GRPO vs SFT"),
+    ("sft", "base", "SFT vs the zero-shot base model"),
+    ("@candidate", "@baseline", "candidate vs baseline: anticipatory vs reactive"),
+    ("@candidate", "@champion", "candidate vs the registry champion"),
+)
+"""(a, b, label) of the `paired` differences a - b; ``@role`` names the policy in that
+role. A comparison is reported where both policies were scored (and differ)."""
 
 
 def _round(value: float) -> float:
@@ -76,15 +120,78 @@ def _round(value: float) -> float:
 
 
 def scored_section(
-    outcomes: Sequence[float], *, samples: int, confidence: float, seed: int
+    outcomes: Sequence[float], *, confidence: float, samples: int | None = None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
-    """`{"success_rate", "ci95", "episodes"}` of a list of 0/1 outcomes."""
-    lo, hi = bootstrap_ci(outcomes, samples=samples, confidence=confidence, seed=seed)
+    """`{"success_rate", "ci95", "episodes"}` of a list of 0/1 outcomes; `ci95` is the
+    Wilson score interval at `confidence`. `samples` and `seed` are accepted for callers
+    of the bootstrap era (`evaluate.bootstrap_samples`) and unused: no resampling."""
+    del samples, seed
+    lo, hi = success_ci(outcomes, confidence=confidence)
     return {
         "success_rate": _round(success_rate(outcomes)),
         "ci95": [_round(lo), _round(hi)],
         "episodes": len(outcomes),
     }
+
+
+def long_horizon_section(
+    per_task: Mapping[str, int], difficulty: int, *, confidence: float
+) -> dict[str, Any]:
+    """The `long_horizon` section of a suite: `scored_section` of the given tasks (id →
+    0/1, those of the hardest difficulty), that `difficulty`, and the sorted task ids."""
+    ids = sorted(per_task)
+    return {**scored_section([float(per_task[t]) for t in ids], confidence=confidence),
+            "difficulty": int(difficulty), "tasks": ids}
+
+
+def _resolve(name: str, roles: Mapping[str, Any]) -> str | None:
+    return roles.get(name[1:]) if name.startswith("@") else name
+
+
+def _paired_cell(a: Mapping[str, int], b: Mapping[str, int], confidence: float
+                 ) -> dict[str, Any]:
+    diff = paired_by_task(a, b, method="newcombe", confidence=confidence)
+    shared = sorted(set(a) & set(b))
+    return {
+        "difference": _round(diff.mean),
+        "ci95": [_round(diff.lo), _round(diff.hi)],
+        "tasks": diff.n,
+        "a_only": sum(1 for t in shared if a[t] and not b[t]),
+        "b_only": sum(1 for t in shared if b[t] and not a[t]),
+    }
+
+
+def paired_sections(
+    policies: Mapping[str, Mapping[str, Any]], roles: Mapping[str, Any], *, confidence: float
+) -> dict[str, Any]:
+    """The report's `paired` section from its `policies` (name → {"suites": ...}) and
+    `roles`: `PAIRED_COMPARISONS` where both policies were scored, per closed-loop suite
+    both ran (none: empty `suites`), on all its tasks and on its long-horizon tasks
+    (where both sections list `tasks`)."""
+    out: dict[str, Any] = {}
+    for left, right, label in PAIRED_COMPARISONS:
+        a, b = _resolve(left, roles), _resolve(right, roles)
+        key = f"{a}-{b}"
+        if a is None or b is None or a == b or a not in policies or b not in policies \
+                or key in out:
+            continue
+        suites_a, suites_b = policies[a]["suites"], policies[b]["suites"]
+        suites: dict[str, Any] = {}
+        for suite in sorted(set(suites_a) & set(suites_b)):
+            sa, sb = suites_a[suite], suites_b[suite]
+            cells = {"all": _paired_cell(sa["per_task"], sb["per_task"], confidence)}
+            la, lb = sa["long_horizon"], sb["long_horizon"]
+            if "tasks" in la and "tasks" in lb:
+                ids = sorted(set(la["tasks"]) & set(lb["tasks"]))
+                cells["long_horizon"] = {
+                    **_paired_cell({t: sa["per_task"][t] for t in ids},
+                                   {t: sb["per_task"][t] for t in ids}, confidence),
+                    "difficulty": la["difficulty"],
+                }
+            suites[suite] = cells
+        out[key] = {"a": a, "b": b, "label": label, "suites": suites}
+    return out
 
 
 def offline_only_section(episodes: int, offline: Mapping[str, Any],
@@ -101,9 +208,11 @@ def build_report(
     confidence: float,
     roles: Mapping[str, str | None],
     offline_only: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Assemble the report from policy → suite → suite section (and, for imported suites,
-    policy → suite → `offline_only_section`); raises if it breaks the schema."""
+    policy → suite → `offline_only_section`), compute its `paired` differences, keep
+    `notes`; raises if it breaks the schema."""
     sections: dict[str, dict[str, Any]] = {
         name: {"suites": dict(suites)} for name, suites in policies.items()}
     for name, suites in (offline_only or {}).items():
@@ -119,7 +228,11 @@ def build_report(
     if roles.get(CHAMPION_VERSION) is not None:
         # Lets the gate check that the report scored the champion the registry holds now.
         report["roles"][CHAMPION_VERSION] = str(roles[CHAMPION_VERSION])
-    problems = check_report(report)
+    report[NOTES] = [str(n) for n in notes]
+    problems = _problems(report, paired=False)
+    if not problems:  # the differences need well-formed sections
+        report[PAIRED] = paired_sections(sections, report["roles"], confidence=confidence)
+        problems = check_report(report)
     if problems:
         raise ValueError("eval report breaks its schema:\n  " + "\n  ".join(problems))
     return report
@@ -178,7 +291,27 @@ def _check_suite(section: Any, where: str) -> list[str]:
         for family, sub in families.items():
             problems += _check_scored(sub, f"{where}.families.{family}")
     problems += _check_scored(section["long_horizon"], f"{where}.long_horizon")
+    problems += _check_long_tasks(section, f"{where}.long_horizon")
     return problems + _check_offline(section["offline"], f"{where}.offline")
+
+
+def _check_long_tasks(section: Mapping[str, Any], where: str) -> list[str]:
+    """`long_horizon.tasks` (optional): distinct ids of `per_task`, one per episode."""
+    long = section["long_horizon"]
+    if not isinstance(long, Mapping) or "tasks" not in long:
+        return []
+    tasks, per_task = long["tasks"], section["per_task"]
+    if not isinstance(tasks, list | tuple) or not all(isinstance(t, str) for t in tasks):
+        return [f"{where}.tasks: expected a list of task ids"]
+    problems = []
+    if len(set(tasks)) != len(tasks) or len(tasks) != long.get("episodes"):
+        problems.append(f"{where}.tasks: {len(tasks)} ids for {long.get('episodes')!r} "
+                        "episodes (or repeated ids)")
+    if isinstance(per_task, Mapping) and not set(tasks) <= set(per_task):
+        problems.append(f"{where}.tasks: ids that are not in per_task")
+    if not isinstance(long.get("difficulty"), int) or isinstance(long.get("difficulty"), bool):
+        problems.append(f"{where}.difficulty: expected an integer")
+    return problems
 
 
 def _check_offline(offline: Any, where: str, *, conventions: bool = False) -> list[str]:
@@ -262,8 +395,42 @@ def _check_same_tasks(policies: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _check_notes(notes: Any) -> list[str]:
+    if not isinstance(notes, list | tuple) or not all(isinstance(n, str) for n in notes):
+        return [f"{NOTES}: expected a list of strings"]
+    return []
+
+
+def _check_paired(report: Mapping[str, Any]) -> list[str]:
+    """`paired` is what `paired_sections` computes from the report's own outcomes."""
+    if PAIRED not in report:
+        return [f"{PAIRED}: missing"]
+    paired = report[PAIRED]
+    if not isinstance(paired, Mapping):
+        return [f"{PAIRED}: expected an object"]
+    expected = paired_sections(report["policies"], report["roles"],
+                               confidence=float(report["confidence"]))
+    problems = [f"{PAIRED}.{k}: missing" for k in expected if k not in paired]
+    problems += [f"{PAIRED}.{k}: not a comparison of scored policies (see PAIRED_COMPARISONS)"
+                 for k in paired if k not in expected]
+    problems += [f"{PAIRED}.{k}: does not match the policies' per_task outcomes "
+                 "(`paired_sections` recomputes it)"
+                 for k in expected if k in paired and _jsonable(paired[k]) != expected[k]]
+    return problems
+
+
+def _jsonable(value: Any) -> Any:
+    """`value` as a JSON round trip gives it (tuples become lists), for comparisons."""
+    return json.loads(json.dumps(value))
+
+
 def check_report(report: Any) -> list[str]:
     """Every way `report` breaks the schema, as ``path: problem`` lines; [] when it is valid."""
+    return _problems(report, paired=True)
+
+
+def _problems(report: Any, *, paired: bool) -> list[str]:
+    """`check_report`; without `paired`, everything but the `paired` section."""
     if not isinstance(report, Mapping):
         return ["<report>: expected an object"]
     problems = [f"{k}: missing" for k in ("schema_version", "split", "confidence", "policies",
@@ -306,6 +473,10 @@ def check_report(report: Any) -> list[str]:
     version = roles.get(CHAMPION_VERSION)
     if version is not None and (not isinstance(version, str) or roles.get("champion") is None):
         problems.append(f"roles.{CHAMPION_VERSION}: expected a string, and a champion role")
+    if NOTES in report:
+        problems += _check_notes(report[NOTES])
+    if paired and not problems:
+        problems += _check_paired(report)
     return problems
 
 
@@ -362,6 +533,60 @@ def markdown_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _interval(ci: Sequence[float]) -> str:
+    return f"{_pct(ci[0])}–{_pct(ci[1])}"
+
+
+def long_horizon_table(report: Mapping[str, Any]) -> str:
+    """The long-horizon subset as its own rows: one per policy and suite (the tasks of the
+    suite's highest difficulty evaluated), with intervals."""
+    level = round(100 * float(report["confidence"]))
+    lines = [f"| policy | suite | difficulty | long-horizon success | {level}% CI | episodes |",
+             "|---|---|---|---|---|---|"]
+    for name, policy in report["policies"].items():
+        for suite, s in sorted(policy["suites"].items()):
+            long = s["long_horizon"]
+            lines.append(f"| {name} | {suite} | {long.get('difficulty', 'n/a')} | "
+                         f"{_pct(long['success_rate'])} | {_interval(long['ci95'])} | "
+                         f"{long['episodes']} |")
+    return "\n".join(lines)
+
+
+def _signed_pct(value: float) -> str:
+    return f"{100 * value:+.1f} pp"
+
+
+def paired_table(report: Mapping[str, Any]) -> str:
+    """The `paired` differences a - b: a row per comparison, suite and subset (all tasks,
+    then the long-horizon ones); "" when the report has none."""
+    level = round(100 * float(report["confidence"]))
+    lines = []
+    for comparison in (report.get(PAIRED) or {}).values():
+        name = f"{comparison['a']} − {comparison['b']}"
+        for suite, cells in sorted(comparison["suites"].items()):
+            for subset in PAIRED_SUBSETS:
+                cell = cells.get(subset)
+                if cell is None:
+                    continue
+                where = suite if subset == "all" else \
+                    f"{suite} long-horizon (d{cell['difficulty']})"
+                lo, hi = cell["ci95"]
+                # Read off the interval as printed (0.1 pp), so the words match the numbers.
+                shown_lo, shown_hi = round(100 * lo, 1), round(100 * hi, 1)
+                reading = ("a better" if shown_lo > 0 else "b better" if shown_hi < 0 else
+                           "no difference shown")
+                lines.append(
+                    f"| {name} | {comparison['label']} | {where} | {cell['tasks']} | "
+                    f"{_signed_pct(cell['difference'])} | {_signed_pct(lo)} to "
+                    f"{_signed_pct(hi)} | {cell['a_only']} | {cell['b_only']} | {reading} |")
+    if not lines:
+        return ""
+    header = [f"| a − b | what | suite | tasks | difference | {level}% CI | a only | b only | "
+              "reading |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    return "\n".join(header + lines)
+
+
 def family_table(report: Mapping[str, Any], suite: str) -> str:
     """Success per task family (rows) and policy (columns) of one suite, with intervals."""
     names = [n for n, p in report["policies"].items() if suite in p["suites"]]
@@ -410,12 +635,23 @@ def conventions_table(report: Mapping[str, Any], suite: str) -> str:
 
 
 def markdown_report(report: Mapping[str, Any]) -> str:
-    """`report.md`: the policy table, one per-family table per suite, then the offline
-    metrics under each suite's benchmark conventions (imported suites only there)."""
+    """`report.md`: the policy table, the long-horizon rows, the paired differences, one
+    per-family table per suite, the offline metrics under each suite's benchmark
+    conventions (imported suites only there), then the notes."""
     level = round(100 * float(report["confidence"]))
     suites = sorted({s for p in report["policies"].values() for s in p["suites"]})
     imported = sorted({s for p in report["policies"].values() for s in p.get(OFFLINE_ONLY, {})})
-    parts = [f"# Evaluation on the {report['split']} split", "", markdown_table(report)]
+    parts = [f"# Evaluation on the {report['split']} split", "",
+             f"Success with its {level}% Wilson score interval, per policy and suite.", "",
+             markdown_table(report), "",
+             "## Long-horizon tasks (each suite's highest difficulty evaluated)", "",
+             long_horizon_table(report)]
+    table = paired_table(report)
+    if table:
+        parts += ["", f"## Paired differences a − b on the same tasks ({level}% Newcombe "
+                  "paired score interval)", "",
+                  "`a only` / `b only`: tasks only one of the two solved. An interval that "
+                  "contains 0 shows no difference at this sample size.", "", table]
     for suite in suites:
         parts += ["", f"## {suite}: success per task family ({level}% interval, episodes)", "",
                   family_table(report, suite)]
@@ -425,6 +661,8 @@ def markdown_report(report: Mapping[str, Any]) -> str:
             kind = "imported, offline only" if suite in imported else "offline"
             parts += ["", f"## {suite}: benchmark conventions ({kind}, held-out expert steps)",
                       "", table]
+    if report.get(NOTES):
+        parts += ["", "## Notes", "", *[f"* {note}" for note in report[NOTES]]]
     return "\n".join(parts) + "\n"
 
 
@@ -487,7 +725,10 @@ __all__ = [
     "CURVES_PLOT",
     "MARKDOWN_FILE",
     "METRICS_FILE",
+    "NOTES",
     "OFFLINE_ONLY",
+    "PAIRED",
+    "PAIRED_COMPARISONS",
     "REPORT_FILE",
     "ROLES",
     "SCHEMA_VERSION",
@@ -498,9 +739,13 @@ __all__ = [
     "curves_from_rows",
     "family_table",
     "flat_metrics",
+    "long_horizon_section",
+    "long_horizon_table",
     "markdown_report",
     "markdown_table",
     "offline_only_section",
+    "paired_sections",
+    "paired_table",
     "scored_section",
     "write_report",
 ]

@@ -7,7 +7,11 @@ Checks, each reported pass or fail with one human-readable reason:
   of problems, never a deep KeyError);
 * ``episodes:<suite>`` — the candidate ran at least one episode on the suite;
 * ``floor:<suite>`` — the candidate's primary metric reaches the suite's floor
-  (a floor for a suite the report lacks fails);
+  (`promote.floors`; a floor for a suite the report lacks fails). The floor is compared
+  with the **point estimate** (the success rate itself), not with the lower bound of
+  its Wilson interval: a floor says "at least this good as measured"; the interval is
+  shown in the reason. Floors apply to every candidate, the first one too: with no
+  champion to beat, a candidate below a floor is still rejected and no alias moves;
 * ``no_regression:<suite>`` — against the champion, paired on the task ids both
   ran: mean(candidate − champion) ≥ −tolerance (no common task fails: an
   unpaired comparison would be meaningless);
@@ -18,14 +22,20 @@ Checks, each reported pass or fail with one human-readable reason:
   report was scored against the champion the registry holds *now* (a report
   without a champion cannot promote over an existing one).
 
-Nothing here imports MLflow or touches files, so every branch is a unit test.
+Nothing here imports MLflow or touches files, so every branch is a unit test. The gate
+reads report schema `REPORT_SCHEMA_VERSION` (2: Wilson `ci95`, `paired` differences) and
+only its `suites` sections; `paired` is for people (`report.md`), not a gate input.
 
 >>> from tracer1.config import PromoteConfig
 >>> suite = {"success_rate": 0.5, "ci95": [0.3, 0.7], "episodes": 10, "per_task": {"t1": 1}}
->>> report = {"schema_version": 1, "policies": {"stage2": {"suites": {"tooluse": suite}}},
+>>> report = {"schema_version": 2, "policies": {"stage2": {"suites": {"tooluse": suite}}},
 ...           "roles": {"candidate": "stage2", "baseline": None, "champion": None}}
 >>> decide(report, PromoteConfig()).decision
 'promote'
+>>> zero = {**suite, "success_rate": 0.0, "per_task": {"t1": 0}}
+>>> report["policies"]["stage2"]["suites"]["tooluse"] = zero
+>>> decide(report, PromoteConfig(floors={"tooluse": 0.3})).decision  # no champion needed
+'reject'
 """
 
 from __future__ import annotations
@@ -37,7 +47,8 @@ from typing import Any, Literal
 
 from tracer1.config import PromoteConfig
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
+"""The eval report schema the gate reads (`tracer1.evaluation.report.SCHEMA_VERSION`)."""
 # Float noise must not flip a decision sitting exactly on a threshold (0.62 - 0.64 + 0.02).
 _EPS = 1e-9
 
@@ -184,9 +195,9 @@ def _floor(suite: str, floor: float, cand: dict[str, Any], metric: str) -> Check
         return Check(name, False, f"{suite} has a floor of {floor:g} but no results in the report",
                      {"floor": floor, "value": None})
     value = cand[suite][metric]
-    ok = value + _EPS >= floor
+    ok = value + _EPS >= floor  # the point estimate, not the interval's lower bound
     ci = cand[suite].get("ci95")
-    ci_text = f" (ci95 {ci[0]:.3f}-{ci[1]:.3f})" if _is_ci(ci) else ""
+    ci_text = f" (Wilson ci95 {ci[0]:.3f}-{ci[1]:.3f})" if _is_ci(ci) else ""
     op = ">=" if ok else "<"
     reason = f"{suite}: {metric} {value:.3f}{ci_text} {op} floor {floor:g}"
     return Check(name, ok, reason, {"floor": floor, "value": value})

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from tests.integration.registry.reports import report
+from tests.integration.registry.reports import report, suites_report
 from tracer1 import lineage, tracking
 from tracer1.config import PromoteConfig
 from tracer1.policy.base import Planner, PlanRequest
@@ -113,6 +113,33 @@ def test_pyfunc_predict_serves_plan_texts(store, planner_dir, fake_agent):
     assert registry.champion_version("served-model") is None
     assert registry.load_champion("served-model") is None
     assert registry.champion_version("no-such-model") is None
+
+
+def test_untrained_first_candidate_below_its_floors_promotes_nothing(
+        store, workspace, planner_dir, fake_agent):
+    """A zero-training-step candidate (every task failed on both suites), an empty
+    registry: "no champion yet" is no free pass. The floors reject it, it is registered as
+    the challenger only, and no champion alias appears."""
+    name = "tracer1-untrained-first"
+    cfg = PromoteConfig(model_name=name, floors={"tooluse": 0.3, "miniwob": 0.4},
+                        decision_path=str(workspace / "reports/promote/decision.json"))
+    report_path = workspace / "report.json"
+    report_path.write_text(json.dumps(suites_report({"tooluse": [0] * 10, "miniwob": [0] * 10})))
+    tracking.configure(store.cfg)
+    assert registry.champion_version(name) is None
+
+    outcome = promote_stage(cfg, store.cfg, report_path=report_path,
+                            model_dir=planner_dir("untrained", "untrained"))
+    assert outcome.decision.decision == "reject"
+    assert {c.name for c in outcome.decision.failures} == {"floor:tooluse", "floor:miniwob"}
+    assert outcome.registry.champion_before is None and outcome.registry.champion_after is None
+    assert "champion" not in outcome.registry.aliases
+    assert registry.champion_version(name) is None  # the alias did not move (there is none)
+    assert registry.load_champion(name) is None
+    written = json.loads((workspace / "reports/promote/decision.json").read_text())
+    assert written["decision"] == "reject"
+    assert any(r.startswith("FAIL miniwob: success_rate 0.000") and "floor 0.4" in r
+               for r in written["reasons"])
 
 
 def test_missing_model_dir_is_an_error_not_a_rejection(store, workspace, tmp_path):

@@ -55,7 +55,11 @@ def test_every_policy_runs_the_same_tasks(report):
 def test_scores_order_the_policies(report):
     expert, noisy = _suite(report, "stage2"), _suite(report, "reactive")
     repeat, garbage = _suite(report, "champion"), _suite(report, "garbage")
-    assert expert["success_rate"] == 1.0 and expert["ci95"] == [1.0, 1.0]
+    # Wilson at 90%: 30 of 30 is not "exactly 1": the lower bound is n / (n + z^2).
+    z2 = 1.6448536269514722 ** 2
+    assert expert["success_rate"] == 1.0
+    assert expert["ci95"] == [pytest.approx(30 / (30 + z2), abs=1e-6), 1.0]
+    assert repeat["ci95"] == [0.0, pytest.approx(z2 / (30 + z2), abs=1e-6)]
     assert 0.0 < noisy["success_rate"] < 1.0
     assert noisy["ci95"][0] < noisy["success_rate"] < noisy["ci95"][1]
     assert repeat["success_rate"] == garbage["success_rate"] == 0.0
@@ -67,6 +71,28 @@ def test_scores_order_the_policies(report):
     # The gate's paired comparison works straight off the report.
     diff = paired_by_task(expert["per_task"], noisy["per_task"], seed=0)
     assert diff.n == len(TASKS) and diff.mean == pytest.approx(1 - noisy["success_rate"])
+
+
+def test_paired_differences_on_all_and_long_horizon_tasks(report):
+    paired = report["paired"]
+    # candidate - baseline and candidate - champion; no training ladder here.
+    assert list(paired) == ["stage2-reactive", "stage2-champion"]
+    expert, noisy = _suite(report, "stage2"), _suite(report, "reactive")
+    cells = paired["stage2-reactive"]["suites"]["tooluse"]
+    assert cells["all"]["tasks"] == len(TASKS)
+    assert cells["all"]["difference"] == pytest.approx(1 - noisy["success_rate"], abs=1e-6)
+    assert cells["all"]["b_only"] == 0  # the expert solves everything the noisy one does
+    hard = sorted(t.task_id for t in TASKS if t.difficulty == 3)
+    long = cells["long_horizon"]
+    assert (long["tasks"], long["difficulty"]) == (len(hard), 3)
+    assert long["difference"] == pytest.approx(
+        sum(expert["per_task"][t] - noisy["per_task"][t] for t in hard) / len(hard), abs=1e-6)
+    lo, hi = long["ci95"]
+    assert lo <= long["difference"] <= hi
+    # The expert beats the repeat-loop champion on every task: the interval excludes 0.
+    beaten = paired["stage2-champion"]["suites"]["tooluse"]["all"]
+    assert beaten["difference"] == 1.0 and beaten["a_only"] == len(TASKS)
+    assert 0.0 < beaten["ci95"][0] < 1.0 == beaten["ci95"][1]
 
 
 def test_the_gate_reads_the_report(report):
@@ -87,6 +113,7 @@ def test_families_and_long_horizon(report):
     long = section["long_horizon"]
     hard = [t.task_id for t in TASKS if t.difficulty == 3]
     assert (long["difficulty"], long["episodes"]) == (3, len(hard))
+    assert long["tasks"] == sorted(hard)
     assert long["success_rate"] == pytest.approx(
         sum(section["per_task"][t] for t in hard) / len(hard), abs=1e-6)
 
@@ -99,6 +126,13 @@ def test_deterministic_and_writes_nothing(tmp_path, monkeypatch):
     assert run[0]["roles"] == {"candidate": "stage2", "baseline": "reactive", "champion": None}
     assert _suite(run[0], "stage2")["offline"]["steps"] == 0
     assert not any(tmp_path.iterdir())
+
+
+def test_notes_reach_the_report():
+    report = evaluate_planners({"stage2": GarbagePlanner()}, {"tooluse": TASKS[:2]}, {}, CFG,
+                               notes=["base: not scored (policy.base_model is null)"])
+    assert report["notes"] == ["base: not scored (policy.base_model is null)"]
+    assert check_report(report) == []
 
 
 def test_docstring_examples():

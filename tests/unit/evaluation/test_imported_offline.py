@@ -30,6 +30,7 @@ from tracer1.evaluation.report import (
     check_report,
     flat_metrics,
     markdown_report,
+    paired_sections,
 )
 from tracer1.evaluation.tasks import offline_episodes, split_tasks
 from tracer1.registry.gate import decide
@@ -171,6 +172,9 @@ def test_the_gate_decides_on_closed_loop_suites_alone(report):
     only = copy.deepcopy(report)
     for policy in only["policies"].values():
         policy["suites"] = {}
+    # The paired differences follow the outcomes: none left to compare.
+    only["paired"] = paired_sections(only["policies"], only["roles"], confidence=0.9)
+    assert all(p["suites"] == {} for p in only["paired"].values())
     assert check_report(only) == []
     decision = decide(only, cfg)
     assert not decision.promoted and "suites: expected a non-empty object" in decision.reasons[0]

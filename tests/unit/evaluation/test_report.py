@@ -18,8 +18,12 @@ from tracer1.evaluation.report import (
     build_report,
     check_report,
     flat_metrics,
+    long_horizon_section,
+    long_horizon_table,
     markdown_report,
     markdown_table,
+    paired_sections,
+    paired_table,
     scored_section,
     write_report,
 )
@@ -30,12 +34,13 @@ BOOT = {"samples": 200, "confidence": 0.9, "seed": 0}
 
 def _section(per_task: dict[str, int], step_sr: float = 0.5) -> dict:
     outcomes = list(per_task.values())
+    last = list(per_task)[-1]
     return {
         **scored_section(outcomes, **BOOT),
         "mean_steps": 4.5, "repetition_rate": 0.1, "invalid_action_rate": 0.05,
         "per_task": per_task,
         "families": {"f": scored_section(outcomes, **BOOT)},
-        "long_horizon": {**scored_section(outcomes[-1:], **BOOT), "difficulty": 3},
+        "long_horizon": long_horizon_section({last: per_task[last]}, 3, confidence=0.9),
         "offline": {"action_type_accuracy": 0.8, "argument_accuracy": 0.75,
                     "step_success_rate": step_sr, "parse_error_rate": 0.0, "steps": 12},
     }
@@ -54,7 +59,9 @@ def _report() -> dict:
 def test_a_built_report_follows_the_schema():
     report = _report()
     assert check_report(report) == []
-    assert set(report) == {"schema_version", "split", "confidence", "policies", "roles"}
+    assert set(report) == {"schema_version", "split", "confidence", "policies", "roles",
+                           "paired", "notes"}
+    assert report["schema_version"] == 2 and report["notes"] == []
     assert report["roles"] == {"candidate": "stage2", "baseline": "reactive", "champion": None}
     section = report["policies"]["stage2"]["suites"]["tooluse"]
     assert section["ci95"][0] <= section["success_rate"] <= section["ci95"][1]
@@ -76,7 +83,7 @@ SUITE = ["policies", "stage2", "suites", "tooluse"]
 
 
 @pytest.mark.parametrize("path,value,problem", [
-    (["schema_version"], 2, "schema_version"),
+    (["schema_version"], 1, "schema_version"),  # schema 1: bootstrap intervals, no paired
     (["roles", "candidate"], "nobody", "roles.candidate"),
     (["roles", "candidate"], None, "roles.candidate"),
     ([*SUITE, "ci95"], [0.9, 0.1], "ci95"),
@@ -87,6 +94,13 @@ SUITE = ["policies", "stage2", "suites", "tooluse"]
     ([*SUITE, "offline", "steps"], KeyError, "offline.steps"),
     ([*SUITE, "long_horizon", "ci95"], KeyError, "long_horizon.ci95"),
     ([*SUITE, "families", "f", "episodes"], -1, "families.f.episodes"),
+    ([*SUITE, "long_horizon", "tasks"], ["nope"], "long_horizon.tasks"),
+    ([*SUITE, "long_horizon", "tasks"], "tooluse/f/d3/s3", "long_horizon.tasks"),
+    (["paired"], KeyError, "paired: missing"),
+    (["paired", "stage2-reactive", "suites", "tooluse", "all", "difference"], 0.9,
+     "paired.stage2-reactive: does not match"),
+    (["paired", "reactive-stage2"], {}, "paired.reactive-stage2: not a comparison"),
+    (["notes"], "a string", "notes"),
     (["policies"], {}, "policies"),
 ])
 def test_check_report_names_each_problem(path, value, problem):
@@ -178,6 +192,103 @@ def test_markdown_report_has_every_family_of_every_policy():
     lo, hi = report["policies"]["stage2"]["suites"]["tooluse"]["families"]["f"]["ci95"]
     assert f_row.startswith(f"| f | 66.7% ({100 * lo:.1f}%–{100 * hi:.1f}%, n=3) | 33.3% (")
     assert g_row.startswith("| g | n/a | 50.0% (") and g_row.endswith("n=2) |")
+
+
+# ------------------------------------------------------------------ intervals, pairs
+
+
+def test_success_interval_is_wilson_and_honest_at_the_edges():
+    none, every = scored_section([0] * 50, confidence=0.95), scored_section([1] * 50,
+                                                                            confidence=0.95)
+    assert none["ci95"][0] == 0.0 and 0.07 < none["ci95"][1] < 0.072
+    assert every["ci95"][1] == 1.0 and 0.928 < every["ci95"][0] < 0.93
+    # samples / seed are accepted and change nothing: no resampling.
+    assert scored_section([0, 1, 1], confidence=0.9, samples=5, seed=1) == \
+        scored_section([0, 1, 1], confidence=0.9)
+
+
+def _ladder(outcomes: dict[str, list[int]], tasks: list[str], hard: list[str]) -> dict:
+    """A report over `tasks` for the named policies (outcomes in task order)."""
+    sections = {}
+    for name, wins in outcomes.items():
+        per_task = dict(zip(tasks, wins, strict=True))
+        section = _section(per_task)
+        section["long_horizon"] = long_horizon_section({t: per_task[t] for t in hard}, 3,
+                                                       confidence=0.95)
+        sections[name] = {"tooluse": section}
+    return build_report(sections, split="test", confidence=0.95,
+                        roles={"candidate": "stage2", "baseline": "reactive",
+                               "champion": "champion" if "champion" in outcomes else None},
+                        notes=["base: not scored"] if "base" not in outcomes else ())
+
+
+TASKS20 = [f"tooluse/f/d{1 + i % 3}/s{i}" for i in range(20)]
+HARD20 = [t for t in TASKS20 if "/d3/" in t]
+
+
+def test_paired_ladder_baseline_and_champion():
+    zeros, ones = [0] * 20, [1] * 20
+    half = [i % 2 for i in range(20)]
+    report = _ladder({"base": zeros, "sft": zeros, "stage1": half, "stage2": ones,
+                      "reactive": half, "champion": half}, TASKS20, HARD20)
+    assert check_report(report) == []
+    assert list(report["paired"]) == ["stage2-stage1", "stage1-sft", "sft-base",
+                                      "stage2-reactive", "stage2-champion"]
+    ladder = report["paired"]["sft-base"]
+    assert (ladder["a"], ladder["b"]) == ("sft", "base")
+    nothing = ladder["suites"]["tooluse"]["all"]
+    # Two untrained policies at 0/20: no difference, and not "exactly none" either.
+    assert nothing["difference"] == 0.0 and nothing["ci95"][0] < 0.0 < nothing["ci95"][1]
+    assert (nothing["a_only"], nothing["b_only"], nothing["tasks"]) == (0, 0, 20)
+    up = report["paired"]["stage1-sft"]["suites"]["tooluse"]
+    assert up["all"]["difference"] == 0.5 and up["all"]["ci95"][0] > 0.0
+    long = up["long_horizon"]
+    assert long["tasks"] == len(HARD20) and long["difficulty"] == 3
+    assert long["difference"] == pytest.approx(
+        sum(i % 2 for i, t in enumerate(TASKS20) if t in HARD20) / len(HARD20), abs=1e-6)
+
+
+def test_paired_comparisons_only_between_scored_policies():
+    report = _report()  # stage2 and reactive only
+    assert list(report["paired"]) == ["stage2-reactive"]
+    # A one-variant run: the baseline is the candidate itself, nothing to compare.
+    section = _section({"t": 1})
+    same = build_report({"stage2": {"tooluse": section}}, split="test", confidence=0.9,
+                        roles={"candidate": "stage2", "baseline": "stage2"})
+    assert same["paired"] == {}
+
+
+def test_paired_without_long_horizon_task_ids_has_no_long_rows():
+    # A hand-built section without `long_horizon.tasks` (as before schema 2) still checks.
+    report = _report()
+    for policy in report["policies"].values():
+        del policy["suites"]["tooluse"]["long_horizon"]["tasks"]
+    report["paired"] = paired_sections(report["policies"], report["roles"], confidence=0.9)
+    assert check_report(report) == []
+    assert set(report["paired"]["stage2-reactive"]["suites"]["tooluse"]) == {"all"}
+
+
+def test_report_md_shows_long_horizon_rows_paired_table_and_notes():
+    zeros, half = [0] * 20, [i % 2 for i in range(20)]
+    report = _ladder({"sft": zeros, "stage1": half, "stage2": half, "reactive": zeros},
+                     TASKS20, HARD20)
+    text = markdown_report(report)
+    assert long_horizon_table(report) in text and paired_table(report) in text
+    lines = text.splitlines()
+    assert "## Long-horizon tasks (each suite's highest difficulty evaluated)" in lines
+    start = lines.index("| policy | suite | difficulty | long-horizon success | 95% CI | "
+                        "episodes |")
+    assert lines[start + 2].startswith("| sft | tooluse | 3 | 0.0% | 0.0%–")
+    assert lines[start + 2].endswith(f"| {len(HARD20)} |")
+    assert any(line.startswith("## Paired differences a − b on the same tasks (95% Newcombe")
+               for line in lines)
+    rows = [line for line in lines if line.startswith("| stage1 − sft |")]
+    assert len(rows) == 2  # all tasks, then the long-horizon ones
+    assert "| tooluse | 20 | +50.0 pp |" in rows[0] and rows[0].endswith("| 10 | 0 | a better |")
+    assert f"| tooluse long-horizon (d3) | {len(HARD20)} |" in rows[1]
+    same = next(line for line in lines if line.startswith("| stage2 − stage1 |"))
+    assert "| +0.0 pp |" in same and same.endswith("| no difference shown |")
+    assert lines[-3:] == ["## Notes", "", "* base: not scored"]
 
 
 def test_docstring_examples():

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from tracer1.config import PromoteConfig
-from tracer1.registry.gate import Decision, RegistryState, decide
+from tracer1.evaluation.report import SCHEMA_VERSION
+from tracer1.registry.gate import REPORT_SCHEMA_VERSION, Decision, RegistryState, decide
 
 CFG = PromoteConfig(floors={"tooluse": 0.3}, tolerance=0.02, margin=0.0)
 TASKS = [f"t{i}" for i in range(10)]
@@ -34,7 +35,7 @@ def report(candidate, champion=None, baseline=None, **roles):
     if baseline is not None:
         policies["reactive"] = {"suites": baseline}
     return {
-        "schema_version": 1,
+        "schema_version": REPORT_SCHEMA_VERSION,
         "split": "test",
         "confidence": 0.95,
         "policies": policies,
@@ -80,6 +81,32 @@ def test_weak_candidate_with_zero_success_is_rejected():
     floor = check(d, "floor:tooluse")
     assert not floor.passed and floor.data["value"] == 0.0
     assert any(r.startswith("FAIL") and "floor 0.3" in r for r in d.reasons)
+
+
+def test_untrained_first_candidate_fails_its_floors_without_a_champion():
+    """A zero-training-step candidate (every task failed), no champion, no registry
+    champion: the floors alone reject it - "no champion yet" is not a free pass."""
+    cfg = PromoteConfig(floors={"tooluse": 0.3, "miniwob": 0.4})
+    zero = {"tooluse": suite([0] * 10), "miniwob": suite([0] * 10)}
+    d = decide(report(zero), cfg, RegistryState(champion_version=None))
+    assert d.decision == "reject" and not d.promoted
+    assert {c.name for c in d.failures} == {"floor:tooluse", "floor:miniwob"}
+    assert check(d, "beats_champion").passed  # nothing to beat: only the floors fail
+    assert check(d, "registry_champion").passed
+    assert check(d, "floor:miniwob").data == {"floor": 0.4, "value": 0.0}
+
+
+def test_floor_compares_the_point_estimate_not_the_lower_bound():
+    # 0.3 measured, interval reaching well below the floor: the point estimate decides.
+    cfg = PromoteConfig(floors={"tooluse": 0.3})
+    d = decide(report({"tooluse": suite([1, 1, 1, 0, 0, 0, 0, 0, 0, 0])}), cfg)
+    floor = check(d, "floor:tooluse")
+    assert floor.passed and floor.data["value"] == pytest.approx(0.3)
+    assert "ci95" in floor.reason
+
+
+def test_gate_and_report_agree_on_the_schema_version():
+    assert REPORT_SCHEMA_VERSION == SCHEMA_VERSION
 
 
 def test_floor_exactly_met_passes():
@@ -194,7 +221,8 @@ def test_baseline_does_not_take_part_in_the_gate():
 @pytest.mark.parametrize(
     "mutate, needle",
     [
-        (lambda r: r.update(schema_version=2), "schema_version"),
+        (lambda r: r.update(schema_version=1), "schema_version"),  # bootstrap-era report
+        (lambda r: r.update(schema_version=REPORT_SCHEMA_VERSION + 1), "schema_version"),
         (lambda r: r.pop("schema_version"), "schema_version"),
         (lambda r: r.pop("policies"), "policies"),
         (lambda r: r.update(roles=[]), "roles"),
