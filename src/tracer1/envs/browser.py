@@ -108,6 +108,9 @@ class Browser:
         paths = self.paths or find_browser()
         self._scratch = Path(tempfile.mkdtemp(prefix="tracer1-chromium-"))
         env = {**os.environ, "HOME": str(self._scratch), "TMPDIR": str(self._scratch)}
+        # The CLI preloads tcmalloc for the training stages (`tracer1.cli.entry`); Chromium
+        # brings its own allocator and must not inherit it.
+        env.pop("LD_PRELOAD", None)
         options = webdriver.ChromeOptions()
         options.binary_location = paths.chrome
         for flag in HEADLESS_FLAGS:

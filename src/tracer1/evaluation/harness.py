@@ -21,6 +21,9 @@ those conventions too, from the same greedy forecasts.
 
 from __future__ import annotations
 
+import logging
+import time
+
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -45,6 +48,8 @@ from tracer1.evaluation.report import (
 from tracer1.policy.base import Planner
 from tracer1.rollout import EpisodeTrace, run_episodes
 from tracer1.trajectory import Episode, Task
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ROLES = {"candidate": "stage2", "baseline": "reactive", "champion": "champion"}
 """Policy names per gate role; a role whose policy was not evaluated becomes null."""
@@ -103,9 +108,11 @@ def offline_section(suite: str, episodes: Sequence[Episode],
 
 
 def group_by_suite(
-    episodes: Iterable[Episode], task_ids: Iterable[str] | None = None
+    episodes: Iterable[Episode], task_ids: Iterable[str] | None = None,
+    per_family: int | None = None,
 ) -> dict[str, list[Episode]]:
-    """Held-out episodes by suite (what `evaluate_planners` takes), optionally only `task_ids`.
+    """Held-out episodes by suite (what `evaluate_planners` takes), optionally only `task_ids`
+    and at most the first `per_family` of each family.
 
     >>> from tracer1.trajectory import Episode
     >>> eps = [Episode(f"tooluse/f/d1/s{i}", "tooluse", "f", i, "test", "q", (), True)
@@ -115,9 +122,15 @@ def group_by_suite(
     """
     keep = None if task_ids is None else set(task_ids)
     out: dict[str, list[Episode]] = defaultdict(list)
+    seen: dict[tuple[str, str], int] = defaultdict(int)
     for episode in episodes:
-        if keep is None or episode.episode_id in keep:
-            out[episode.suite].append(episode)
+        if keep is not None and episode.episode_id not in keep:
+            continue
+        family = (episode.suite, episode.family)
+        if per_family is not None and seen[family] >= per_family:
+            continue
+        seen[family] += 1
+        out[episode.suite].append(episode)
     return dict(out)
 
 
@@ -162,9 +175,15 @@ def evaluate_planners(
     for name, planner in planners.items():
         sections = {}
         for suite_name, tasks in sorted(suites_tasks.items()):
+            start = time.monotonic()
             traces = run_episodes(planner, resolved[suite_name], tasks, max_steps=cfg.max_steps,
-                                  sample=False, batch_size=batch_size)
+                                  sample=False, batch_size=batch_size,
+                                  stop_after_invalid=cfg.stop_after_invalid)
             predictions = predict_steps(planner, heldout_episodes.get(suite_name, ()))
+            logger.info("evaluate %s on %s: %d/%d solved, %d planner steps, %d offline steps, "
+                        "%.0f s", name, suite_name, sum(t.success for t in traces), len(traces),
+                        sum(t.steps for t in traces), len(predictions),
+                        time.monotonic() - start)
             offline, conventions = _offline(suite_name, predictions)
             sections[suite_name] = suite_section(traces, offline, **boot, conventions=conventions)
         policies[name] = sections

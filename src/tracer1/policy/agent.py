@@ -31,9 +31,10 @@ from tracer1.policy.model import (
     save_model_dir,
     text_tokenizer,
 )
-from tracer1.policy.tokenizer import clip_prompt
+from tracer1.policy.tokenizer import clip_prompt, fit_prompt
 
 PLAN_END = "</plan>"
+FIRST_ACTION_TOKENS = 96  # decode budget of `first_action` mode: the longest action line is ~40
 
 
 class Agent:
@@ -45,6 +46,12 @@ class Agent:
     with `seed` set, the k-th `plan(..., sample=True)` call draws the same samples on
     every run. `screenshot_root`: the directory recorded `observation.screenshot` paths
     are relative to (a VLM reads them from there; None: recorded states go text-only).
+
+    `first_action`: decode each forecast only up to the end of its first action line (the
+    block is then closed). The closed loop executes the first action alone, and a causal
+    LM writes it before the rest of the plan, so the executed action is the same as with
+    the whole forecast decoded (greedy: identical; sampled: the same distribution) at a
+    fraction of the decode steps. Training stages never use it: Stage 1 scores all T.
     """
 
     def __init__(
@@ -57,6 +64,7 @@ class Agent:
         temperature: float = 1.0,
         seed: int | None = None,
         screenshot_root: str | os.PathLike | None = None,
+        first_action: bool = False,
     ):
         self.model = model.eval()
         self.processing = tokenizer
@@ -69,6 +77,7 @@ class Agent:
         self.batch_size = batch_size
         self.temperature = temperature
         self.seed = seed
+        self.first_action = first_action
         self._calls = 0
 
     def prompts(self, requests: Sequence[PlanRequest]) -> list[str]:
@@ -76,8 +85,12 @@ class Agent:
         return [self.clip(r.prompt(self.horizon, self.history)) for r in requests]
 
     def clip(self, prompt: str) -> str:
-        """`prompt` clipped from the left to the model's prompt budget (the training rule)."""
-        return clip_prompt(self.tokenizer, prompt, self.meta.max_prompt_tokens)
+        """`prompt` clipped from the left to the model's prompt budget (the training rule);
+        a text model with a chat template gets it as its user turn (`fit_prompt`). A VLM's
+        processor applies its own template when it encodes (`tracer1.policy.vlm.encode`)."""
+        if self.sees_screenshots:
+            return clip_prompt(self.tokenizer, prompt, self.meta.max_prompt_tokens)
+        return fit_prompt(self.tokenizer, prompt, self.meta.max_prompt_tokens)
 
     def plan(
         self, requests: Sequence[PlanRequest], *, sample: bool = False, num: int = 1
@@ -146,8 +159,11 @@ class Agent:
         enc = self._encode(prompts, images)
         device = next(self.model.parameters()).device
         enc = {k: v.to(device) for k, v in enc.items()}
+        max_new = self.meta.max_new_tokens
+        if self.first_action:
+            max_new = min(max_new, FIRST_ACTION_TOKENS)
         kwargs: dict[str, Any] = {
-            "max_new_tokens": self.meta.max_new_tokens,
+            "max_new_tokens": max_new,
             "do_sample": sample,
             "num_return_sequences": num,
             "stop_strings": [PLAN_END],
@@ -157,6 +173,11 @@ class Agent:
         }
         if sample:
             kwargs.update(temperature=self.temperature, top_p=1.0, top_k=0)
+        if self.first_action:
+            from transformers import StoppingCriteriaList
+
+            kwargs["stopping_criteria"] = StoppingCriteriaList(
+                [_FirstActionStop(self.tokenizer, enc["input_ids"].shape[1])])
         if self.sees_screenshots:
             from tracer1.policy.vlm import generation_kwargs
 
@@ -165,11 +186,67 @@ class Agent:
             out = self.model.generate(**enc, **kwargs)
         completions = out[:, enc["input_ids"].shape[1] :]
         decoded = self.tokenizer.batch_decode(completions, skip_special_tokens=True)
+        if self.first_action:
+            return [_close_first_action(text) for text in decoded]
         return [_cut_after_plan(text) for text in decoded]
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write this agent's model directory (atomically)."""
         return save_model_dir(path, self.model, self.processing, self.meta)
+
+
+class _FirstActionStop:
+    """A `StoppingCriteria`: a row is done once its completion holds `<plan>` and a finished
+    (newline-ended) non-empty line after it. Only rows whose newest token has a newline
+    are decoded, so the check costs little next to a decode step."""
+
+    def __init__(self, tokenizer: Any, prompt_len: int):
+        self.tokenizer = tokenizer
+        self.prompt_len = prompt_len
+        self._newline_ids: dict[int, bool] = {}
+
+    def _has_newline(self, token: int) -> bool:
+        if token not in self._newline_ids:
+            self._newline_ids[token] = "\n" in self.tokenizer.decode([token])
+        return self._newline_ids[token]
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        for row in range(input_ids.shape[0]):
+            if not self._has_newline(int(input_ids[row, -1])):
+                continue
+            text = self.tokenizer.decode(input_ids[row, self.prompt_len:],
+                                         skip_special_tokens=True)
+            done[row] = _first_action_line(text) is not None
+        return done
+
+
+def _first_action_line(text: str) -> str | None:
+    """The first finished non-empty line after `<plan>`, or None."""
+    from tracer1._plan_lexer import OPEN
+
+    start = text.find(OPEN)
+    if start < 0:
+        return None
+    for line in text[start + len(OPEN):].split("\n")[:-1]:  # the last piece is unfinished
+        if line.strip():
+            return line
+    return None
+
+
+def _close_first_action(text: str) -> str:
+    """A first-action completion cut after its first action line and closed with `</plan>`;
+    a completion that says `</plan>` first, or never finished a line, stays as it is."""
+    cut = _cut_after_plan(text)
+    if cut != text or _first_action_line(text) is None:
+        return cut
+    start = text.find("<plan>")
+    body = text[start:]
+    line = _first_action_line(text)
+    end = body.find(line) + len(line)
+    return text[:start] + body[:end] + "\n" + PLAN_END
 
 
 def _cut_after_plan(text: str) -> str:

@@ -28,6 +28,13 @@ from tracer1.trajectory import Element, Observation
 
 MAX_ELEMENTS = 40  # keep prompts bounded on busy pages
 
+# The system turn of an instruct model's chat template (`tracer1.policy.tokenizer.fit_prompt`).
+# Every training window and planner call pays for it, and prefill dominates both on a CPU:
+# one line (a 70-token version that spelled out the action language cost 15% of a
+# tool-use prompt and did not make the 135M base write plans zero-shot). The tiny model
+# has no template and never sees it.
+SYSTEM_PROMPT = "Reply with a <plan> block, one action per line."
+
 
 def render_element(e: Element) -> str:
     cx, cy = e.box.center
@@ -46,7 +53,13 @@ def render_observation(obs: Observation) -> str:
 def render_prompt(
     instruction: str, observation: Observation, history: Sequence[Action], horizon: int
 ) -> str:
-    past = "\n".join(format_action(a) for a in history) if history else "(none)"
+    """The planner's prompt. A past action the observation already quotes (a tool call
+    with its result) is not repeated: it is the same tokens twice, at a cost paid on every
+    training window and every planner call."""
+    lines = [format_action(a) for a in history]
+    shown = sum(line in observation.text for line in lines)
+    lines = [line for line in lines if line not in observation.text]
+    past = "\n".join(lines) if lines else ("(shown above)" if shown else "(none)")
     return (
         f"Observation:\n{render_observation(observation)}\n"
         f"Previous actions:\n{past}\n"

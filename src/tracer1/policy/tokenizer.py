@@ -128,6 +128,37 @@ def clip_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, max_tokens: int
     return _drop_tokens(tokenizer, text, over)
 
 
+def fit_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, max_tokens: int) -> str:
+    """The text a text policy is given for `prompt`: clipped from the left, then wrapped in
+    the tokenizer's chat template (`chat_prompt`) when it has one, so that the whole
+    encodes to about `max_tokens` ids. A tokenizer without a template (the tiny model's)
+    gets the clipped prompt itself.
+
+    One function for SFT, both GRPO stages and the agent: the model always sees at test
+    time the exact form it was trained on.
+    """
+    if not has_chat_template(tokenizer):
+        return clip_prompt(tokenizer, prompt, max_tokens)
+    overhead = len(tokenizer(chat_prompt(tokenizer, ""), add_special_tokens=False)["input_ids"])
+    if max_tokens - overhead < 1:
+        raise ValueError(f"max_tokens={max_tokens} leaves no room next to the chat template "
+                         f"({overhead} tokens)")
+    return chat_prompt(tokenizer, clip_prompt(tokenizer, prompt, max_tokens - overhead))
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def chat_prompt(tokenizer: Any, user: str) -> str:
+    """`user` as the one user turn after the planner's system message, ending where the
+    assistant's reply (the plan) starts."""
+    from tracer1.policy.prompting import SYSTEM_PROMPT
+
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
 def _drop_tokens(tokenizer: Any, text: str, n: int) -> str:
     """`text` without its first `n` content tokens."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=tokenizer.is_fast)
@@ -150,8 +181,11 @@ __all__ = [
     "PAD",
     "SPECIAL_TOKENS",
     "UNK",
+    "chat_prompt",
     "clip_prompt",
     "completion_ids",
+    "fit_prompt",
+    "has_chat_template",
     "load_tokenizer",
     "prepare_tokenizer",
     "train_tokenizer",

@@ -19,6 +19,7 @@ one user message by the processor's chat template, inside the trainer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -95,17 +96,31 @@ def as_messages(dataset: Dataset) -> Dataset:
     return dataset.cast_column("images", List(Image()))
 
 
-def clip_prompts(dataset: Dataset, tokenizer: Any, max_tokens: int) -> Dataset:
-    """The dataset with every `prompt` clipped from the left to `max_tokens` (`clip_prompt`)."""
-    from tracer1.policy.tokenizer import clip_prompt
+def clip_prompts(dataset: Dataset, tokenizer: Any, max_tokens: int, *,
+                 chat: bool = True) -> Dataset:
+    """The dataset with every `prompt` clipped from the left to `max_tokens` (`clip_prompt`)
+    and, with `chat` and a tokenizer that has a chat template, wrapped in it (`fit_prompt`:
+    what `Agent` shows the model). A VLM passes `chat=False`: trl applies its processor's
+    template to the conversational rows (`as_messages`)."""
+    from tracer1.policy.tokenizer import chat_prompt, clip_prompt, has_chat_template
 
     prompts = list(dataset["prompt"])
+    if chat and has_chat_template(tokenizer):
+        overhead = len(tokenizer(chat_prompt(tokenizer, ""), add_special_tokens=False)["input_ids"])
+        max_tokens -= overhead
+        wrap = functools.partial(chat_prompt, tokenizer)
+    else:
+        wrap = _same
     lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]  # one batched pass
     clipped = [
-        p if n <= max_tokens else clip_prompt(tokenizer, p, max_tokens)
+        wrap(p if n <= max_tokens else clip_prompt(tokenizer, p, max_tokens))
         for p, n in zip(prompts, lengths, strict=True)
     ]
     return dataset.remove_columns("prompt").add_column("prompt", clipped)
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def tokenize_sft(dataset: Dataset, tokenizer: Any, max_prompt_tokens: int) -> Dataset:
@@ -118,11 +133,13 @@ def tokenize_sft(dataset: Dataset, tokenizer: Any, max_prompt_tokens: int) -> Da
     """
     from datasets import Dataset
 
-    from tracer1.policy.tokenizer import completion_ids
+    from tracer1.policy.tokenizer import completion_ids, has_chat_template
 
     input_ids, masks = [], []
     prompts = clip_prompts(dataset, tokenizer, max_prompt_tokens)["prompt"]
-    encoded = tokenizer(list(prompts))["input_ids"]
+    # A chat-wrapped prompt carries its special tokens in the text already.
+    encoded = tokenizer(list(prompts), add_special_tokens=not has_chat_template(tokenizer))[
+        "input_ids"]
     for prompt_ids, completion in zip(encoded, dataset["completion"], strict=True):
         target = completion_ids(tokenizer, completion)
         input_ids.append(prompt_ids + target)
@@ -131,6 +148,38 @@ def tokenize_sft(dataset: Dataset, tokenizer: Any, max_prompt_tokens: int) -> Da
     return Dataset.from_dict(
         {"input_ids": input_ids, "completion_mask": masks, "length": lengths}
     )
+
+
+def family_of(episode_id: str) -> str:
+    """``suite/family`` of an episode id (``tooluse/table_sum/d1/s7`` → ``tooluse/table_sum``)."""
+    return "/".join(episode_id.split("/")[:2])
+
+
+def balanced_rows(dataset: Dataset, n: int, seed: int) -> Dataset:
+    """`n` rows drawn round-robin over the task families of `dataset` (`family_of` its
+    `episode_id`), each family's rows shuffled and cycled, so every family gets about
+    `n / families` rows whatever its size.
+
+    >>> from datasets import Dataset
+    >>> rows = Dataset.from_dict({"episode_id": ["a/x/1"] * 9 + ["a/y/1"], "step": range(10)})
+    >>> sorted(balanced_rows(rows, 4, seed=0)["episode_id"])
+    ['a/x/1', 'a/x/1', 'a/y/1', 'a/y/1']
+    """
+    import random
+
+    rng = random.Random(seed)
+    groups: dict[str, list[int]] = {}
+    for index, episode_id in enumerate(dataset["episode_id"]):
+        groups.setdefault(family_of(episode_id), []).append(index)
+    order = sorted(groups)
+    for name in order:
+        rng.shuffle(groups[name])
+    picked = []
+    for i in range(n if groups else 0):
+        rows = groups[order[i % len(order)]]
+        picked.append(rows[(i // len(order)) % len(rows)])
+    rng.shuffle(picked)
+    return dataset.select(picked)
 
 
 def dataset_hash(dataset: Dataset) -> str:
@@ -149,8 +198,10 @@ def dataset_hash(dataset: Dataset) -> str:
 
 __all__ = [
     "as_messages",
+    "balanced_rows",
     "clip_prompts",
     "dataset_hash",
+    "family_of",
     "tokenize_sft",
     "screenshot_files",
     "window_dataset",

@@ -159,6 +159,7 @@ def run_grpo(
     checkpoint exists. Returns steps, seconds, the step it resumed from, reward means and
     the per-step `curve` rows (also written as CSV to `curve_path` when given).
     """
+    import torch
     from trl import GRPOConfig, GRPOTrainer
 
     from tracer1.policy.model import (
@@ -174,7 +175,9 @@ def run_grpo(
         raise ValueError(f"{len(reward_funcs)} reward functions, {len(reward_weights)} weights")
     start = time.monotonic()
     model, tokenizer, meta = load_model_dir(model_dir_in, trainable=True)
-    dataset = clip_prompts(dataset, text_tokenizer(tokenizer), policy_cfg.max_prompt_tokens)
+    vision = model_kind(meta.kind).vision
+    dataset = clip_prompts(dataset, text_tokenizer(tokenizer), policy_cfg.max_prompt_tokens,
+                           chat=not vision)
     fingerprint = run_fingerprint(
         cfg=cfg,
         reward_funcs=reward_funcs,
@@ -184,7 +187,7 @@ def run_grpo(
         policy_cfg=policy_cfg,
         stage=stage,
     )
-    if model_kind(meta.kind).vision:
+    if vision:
         dataset = as_messages(dataset)
     ckpt_dir = checkpoint_dir(out_dir)
     resume = prepare_checkpoints(ckpt_dir, fingerprint)
@@ -206,7 +209,8 @@ def run_grpo(
         save_total_limit=KEEP_CHECKPOINTS,
         logging_steps=1,
         report_to="none",
-        bf16=False,
+        bf16=meta.lora and meta.dtype == "bfloat16",  # as in SFT: a bf16 base, autocast
+        use_cpu=not torch.cuda.is_available(),
         fp16=False,
         activation_checkpointing=False,
         dataloader_num_workers=0,

@@ -74,3 +74,44 @@ def test_save_and_load_agent(agent, tmp_path):
 def test_num_must_be_positive(agent):
     with pytest.raises(ValueError):
         agent.plan(REQUESTS, num=0)
+
+
+def test_first_action_mode_cuts_after_the_first_action_line_and_closes_the_block():
+    from tracer1.actions import parse_plan
+    from tracer1.policy.agent import _close_first_action, _first_action_line
+
+    text = '<plan>\ntool(name="search", args={"query": "Soquiand"})\nanswer(te'
+    assert _first_action_line(text) == 'tool(name="search", args={"query": "Soquiand"})'
+    closed = _close_first_action(text)
+    assert closed == '<plan>\ntool(name="search", args={"query": "Soquiand"})\n</plan>'
+    assert parse_plan(closed).errors == () and len(parse_plan(closed).actions) == 1
+    # Not yet a finished line, or no block at all: nothing to stop at, left as it is.
+    assert _first_action_line("<plan>\nclick(x=1") is None
+    assert _close_first_action("no plan\nat all\n") == "no plan\nat all\n"
+    # A block that closes first keeps its own end.
+    assert _close_first_action("<plan>\ndone()\n</plan>x") == "<plan>\ndone()\n</plan>"
+
+
+def test_first_action_stop_ends_a_row_once_its_first_action_line_is_finished(agent):
+    import torch
+
+    from tracer1.policy.agent import _FirstActionStop
+
+    tok = agent.tokenizer
+    prompt = tok("Task: find the year\n", add_special_tokens=False)["input_ids"]
+    done_ids = tok('<plan>\ntool(name="search", args={"query": "Soquiand"})\n',
+                   add_special_tokens=False)["input_ids"]
+    open_ids = tok("<plan>\n", add_special_tokens=False)["input_ids"]
+    stop = _FirstActionStop(tok, len(prompt))
+    pad = [tok.pad_token_id] * (len(done_ids) - len(open_ids))
+    rows = torch.tensor([prompt + done_ids, prompt + pad + open_ids])
+    assert stop(rows, None).tolist() == [True, False]
+
+
+def test_first_action_agent_decodes_at_most_its_budget(agent):
+    from tracer1.policy.agent import FIRST_ACTION_TOKENS
+
+    fast = Agent(agent.model, agent.tokenizer, agent.meta, first_action=True)
+    assert fast.first_action and FIRST_ACTION_TOKENS >= 48
+    [[text]] = fast.plan(REQUESTS[:1])
+    assert isinstance(text, str)
