@@ -24,7 +24,8 @@ test: venv
 	python -m pytest -n 2 -q
 
 ## bench: performance benchmarks (ratios measured side by side) → bench/results.{json,md}
-## BENCH_ARGS: e.g. "--only grpo_overhead --repeats 5", "--full-run-seconds 1407"
+## BENCH_ARGS: e.g. "--only grpo_overhead --repeats 5", "--only model_throughput --quick",
+##            "--full-run-seconds 1407"
 bench: venv
 	python -m bench.run_all $(BENCH_ARGS)
 

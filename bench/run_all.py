@@ -7,6 +7,7 @@
 | `grpo_overhead` | a Stage-1 GRPO step through our stage code vs a bare trl script | ~4 min |
 | `stage_memory` | peak RSS of `sft`, `stage1_grpo`, `stage2_rft` at a few steps | ~2.5 min |
 | `miniwob_pool` | our browser pool with 1–3 workers vs a plain miniwob loop | ~1.5 min |
+| `model_throughput` | matmul peak; SFT, GRPO, generate tokens/s of SmolLM2 vs bare | ~10-15 min |
 
 Each benchmark runs through its own `main(argv)` (they also run alone) and keeps its
 full report in `bench/out/<name>.json`; this runner turns them into rows, one table.
@@ -16,6 +17,7 @@ A benchmark that fails is reported as failed and the others still run.
     python -m bench.run_all --only grpo_overhead --repeats 5
     python -m bench.run_all --skip miniwob_pool stage_memory --quick
     python -m bench.run_all --only dvc_noop --full-run       # + `make run` on a fresh clone
+    python -m bench.run_all --only model_throughput          # the default planner's tokens/s
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from typing import Any
 
 from bench.results import Row, machine, markdown_table, write_results
 
-BENCHMARKS = ("reward_throughput", "dvc_noop", "grpo_overhead", "stage_memory", "miniwob_pool")
+BENCHMARKS = ("reward_throughput", "dvc_noop", "grpo_overhead", "stage_memory", "miniwob_pool",
+              "model_throughput")
 # The pages replayed by default: one a single click, one three steps (typing).
 MINIWOB_FAMILIES = ("click-button", "enter-text")
 MIN_REPEATS = {"reward_throughput": 5, "miniwob_pool": 3}  # what those scripts accept
@@ -55,6 +58,8 @@ def bench_argv(name: str, args: argparse.Namespace, out_dir: Path) -> list[str]:
         argv += [] if args.repeats else ["--repeats", "1"]
     if name == "stage_memory" and args.quick:
         argv += ["--sft-steps", "1", "--grpo-steps", "1"]
+    if name == "model_throughput" and args.quick:
+        argv += ["--quick"]
     if name == "miniwob_pool":
         argv += ["--families", *(MINIWOB_FAMILIES[:1] if args.quick else MINIWOB_FAMILIES),
                  "--seeds", "2" if args.quick else "4"]
@@ -107,7 +112,14 @@ def stored_rows(report: dict[str, Any]) -> list[Row]:
 
 def runners() -> dict[str, tuple[Callable[[list[str]], dict[str, Any]], Callable]]:
     """name → (its `main`, its report → rows). Imported here: each pulls in its own stack."""
-    from bench import dvc_noop, grpo_overhead, miniwob_pool, reward_throughput, stage_memory
+    from bench import (
+        dvc_noop,
+        grpo_overhead,
+        miniwob_pool,
+        model_throughput,
+        reward_throughput,
+        stage_memory,
+    )
 
     return {
         "reward_throughput": (reward_throughput.main, reward_rows),
@@ -115,6 +127,7 @@ def runners() -> dict[str, tuple[Callable[[list[str]], dict[str, Any]], Callable
         "grpo_overhead": (grpo_overhead.main, stored_rows),
         "stage_memory": (stage_memory.main, stored_rows),
         "miniwob_pool": (miniwob_pool.main, miniwob_rows),
+        "model_throughput": (model_throughput.main, stored_rows),
     }
 
 
