@@ -29,7 +29,11 @@ build_dataset:
     test: {start: 8, stop: 10}
 validate_dataset: {}
 tracking: {}
+prepare_base:
+  out_dir: models/base
 policy:
+  kind: text
+  base_model: null     # the tiny test model: prepare_base writes only source.json
   vocab_size: 320
   hidden_size: 32
   num_layers: 2
