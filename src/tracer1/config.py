@@ -208,6 +208,9 @@ class LoraSettings:
     alpha: int = 32
     dropout: float = 0.05
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    top_layers: int = 0
+    """Adapt only the top N decoder layers (0: all). Backpropagation then stops at the
+    lowest adapted layer, so a step costs less (`text` models only)."""
 
 
 @dataclass(frozen=True)

@@ -157,8 +157,23 @@ def load_base(cfg: PolicyConfig) -> tuple[PreTrainedModel, Any]:
         lora_dropout=cfg.lora.dropout,
         target_modules=kind.lora_targets(cfg.lora.target_modules),
         task_type="CAUSAL_LM",
+        **_layer_selection(base, cfg.lora.top_layers, kind),
     )
     return get_peft_model(base, lora), processing
+
+
+def _layer_selection(base, top_layers: int, kind: ModelKind) -> dict[str, Any]:
+    """peft's `layers_to_transform` for `policy.lora.top_layers` (empty: every layer)."""
+    if not top_layers:
+        return {}
+    if kind.vision:
+        raise ValueError("policy.lora.top_layers applies to text models only (kind: text)")
+    count = int(base.config.num_hidden_layers)
+    if not 0 < top_layers <= count:
+        raise ValueError(f"policy.lora.top_layers must lie in 1..{count} for this base "
+                         f"model, got {top_layers}")
+    return {"layers_to_transform": list(range(count - top_layers, count)),
+            "layers_pattern": "layers"}
 
 
 def _check_loadable_base(base_model: str) -> None:

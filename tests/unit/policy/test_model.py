@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -96,3 +97,18 @@ def test_lora_on_a_local_base_model(tok, tmp_path):
     assert torch.allclose(logits(model.eval(), tok), logits(loaded, tok), atol=1e-6)
     with pytest.raises(ValueError, match="LoRA"):
         save_model_dir(tmp_path / "bad", model, base_tok, meta())
+
+
+def test_lora_top_layers_adapts_only_the_top_decoder_layers(tok, tmp_path):
+    # Only the top layers get adapters, so backpropagation stops there (a cheaper step).
+    base_dir = tmp_path / "base"
+    build_tiny(tiny_policy(num_layers=3), tok).save_pretrained(base_dir)
+    tok.save_pretrained(base_dir)
+    cfg = tiny_policy(base_model=str(base_dir))
+    cfg = replace(cfg, lora=replace(cfg.lora, top_layers=1))
+    model, _ = load_base(cfg)
+    layers = {n.split(".layers.")[1].split(".")[0]
+              for n, p in model.named_parameters() if p.requires_grad}
+    assert layers == {"2"}
+    with pytest.raises(ValueError, match="top_layers must lie in 1..3"):
+        load_base(replace(cfg, lora=replace(cfg.lora, top_layers=4)))
