@@ -76,11 +76,12 @@ def test_metrics_report_each_import_under_its_name(mixed):
     assert set(metrics["imports"]) == {"odyssey", "gaia"}
     gaia = metrics["imports"]["gaia"]
     assert (gaia["format"], gaia["skipped"], gaia["out_dir"]) == ("gaia", 0, cfg.out_dir)
-    assert gaia["kept"] == {"train": 1, "val": 1, "test": 1}
+    # The withheld-answer test question stays in test (meta.scored false), never in train.
+    assert gaia["kept"] == {"train": 1, "val": 1, "test": 2}
     on_disk = json.loads((Path(cfg.metrics_path)).read_text())
     assert on_disk["imports"] == metrics["imports"]
     # Split sizes count everything written; expert success only the experts' episodes.
-    assert metrics["splits"]["test"]["episodes"] == 1 + 1 + len(
+    assert metrics["splits"]["test"]["episodes"] == 1 + 2 + len(
         [e for e in read_episodes(Path(cfg.out_dir) / "test.jsonl") if e.suite == "tooluse"])
     assert all(name.startswith("tooluse/") for name in metrics["families"])
 
@@ -101,7 +102,8 @@ def test_weight_and_cap_subsample_an_import(tmp_path):
 def test_a_malformed_source_fails_the_build_naming_import_and_record(tmp_path):
     src = tmp_path / "gui_odyssey"
     shutil.copytree(FIXTURES / "gui_odyssey", src)
-    annotation = src / "annotations" / "4102.json"
+    eid = "4106281093557721"
+    annotation = src / "annotations" / f"{eid}.json"
     record = json.loads(annotation.read_text())
     record["steps"][0]["info"] = [[120]]
     annotation.write_text(json.dumps(record))
@@ -111,7 +113,7 @@ def test_a_malformed_source_fails_the_build_naming_import_and_record(tmp_path):
         build_dataset(cfg)
     message = str(info.value)
     assert message.startswith("build_dataset.imports.odyssey (gui_odyssey from ")
-    assert "annotations/4102.json:4102: steps[0].info: expected [[x, y]]" in message
+    assert f"annotations/{eid}.json:{eid}: steps[0].info: expected [[x, y]]" in message
     assert not (tmp_path / "trajectories").exists()
     lenient = dataclasses.replace(cfg, imports={"odyssey": dataclasses.replace(
         cfg.imports["odyssey"], strict=False)})

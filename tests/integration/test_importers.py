@@ -1,8 +1,11 @@
 """Every importer fixture -> our schema -> the real `validate_dataset` (Great Expectations).
 
-The six imports are merged into one trajectory directory (episode ids, screenshot
-and attachment folders are prefixed by suite, so they never collide) and validated
-once: the same contract the scripted experts' data meets, at one GE start-up cost.
+The six formats' current-layout fixtures are merged into one trajectory directory
+(episode ids, screenshot and attachment folders are prefixed by suite, so they never
+collide) and validated once: the same contract the scripted experts' data meets, at
+one GE start-up cost. The older layout variants (GUI-Odyssey 2024, Mind2Web task JSON,
+GAIA's ``metadata.jsonl``) hold the same episodes, so they are merged and validated
+apart.
 """
 
 import json
@@ -20,19 +23,20 @@ pytestmark = pytest.mark.integration
 FIXTURES = REPO / "data" / "fixtures" / "importers"
 SPLITS = ("train", "val", "test")
 OPTIONS = {"gui_odyssey": {"split_file": "random_split"}}
+VARIANTS = {"gui_odyssey_2024": "gui_odyssey", "mind2web_json": "mind2web",
+            "gaia_jsonl": "gaia"}
+"""Older-layout fixture folder -> its format (the make_fixtures.py variants)."""
 
 
-@pytest.fixture(scope="module")
-def merged(tmp_path_factory):
-    """(trajectory dir with every format imported, {format: ImportReport})."""
-    root = tmp_path_factory.mktemp("imports")
+def _merge(root, folders: dict[str, str]):
+    """(trajectory dir with every fixture folder imported, {folder: ImportReport})."""
     merged_dir = root / "all"
     merged_dir.mkdir()
     reports = {}
     lines = {split: [] for split in SPLITS}
-    for name in importer_names():
-        out = root / name
-        reports[name] = import_dataset(name, FIXTURES / name, out, options=OPTIONS.get(name))
+    for folder, fmt in folders.items():
+        out = root / folder
+        reports[folder] = import_dataset(fmt, FIXTURES / folder, out, options=OPTIONS.get(fmt))
         for split in SPLITS:
             lines[split] += (out / f"{split}.jsonl").read_text().splitlines()
         shutil.copytree(out, merged_dir, dirs_exist_ok=True,
@@ -40,6 +44,11 @@ def merged(tmp_path_factory):
     for split in SPLITS:
         (merged_dir / f"{split}.jsonl").write_text("".join(f"{x}\n" for x in lines[split]))
     return merged_dir, reports
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory):
+    return _merge(tmp_path_factory.mktemp("imports"), {n: n for n in importer_names()})
 
 
 def test_every_fixture_imports_into_every_split(merged):
@@ -56,8 +65,19 @@ def test_imported_data_passes_validate_dataset(merged, tmp_path):
     report = validate_dataset(ValidateDatasetConfig(input_dir=str(data),
                                                     out_dir=str(tmp_path / "v")))
     assert report.success, format_summary(report)
-    assert report.stats["episodes"] == 18
+    assert report.stats["episodes"] == 20
     assert report.stats["steps"] >= 60
+
+
+def test_the_older_layout_variants_import_strictly_and_pass_validate_dataset(tmp_path):
+    data, reports = _merge(tmp_path, VARIANTS)
+    for name, report in reports.items():
+        assert report.skipped == 0, name
+        assert all(report.episodes[s] >= 1 for s in SPLITS), (name, report.episodes)
+    report = validate_dataset(ValidateDatasetConfig(input_dir=str(data),
+                                                    out_dir=str(tmp_path / "v")))
+    assert report.success, format_summary(report)
+    assert report.stats["episodes"] == 10
 
 
 def test_a_corrupted_import_output_is_rejected_naming_file_and_line(merged, tmp_path):
@@ -81,11 +101,12 @@ def test_a_corrupted_import_output_is_rejected_naming_file_and_line(merged, tmp_
 def test_a_corrupted_source_copy_is_rejected_naming_the_record(tmp_path):
     src = tmp_path / "gui_odyssey"
     shutil.copytree(FIXTURES / "gui_odyssey", src)
-    annotation = src / "annotations" / "4102.json"
+    eid = "4106281093557721"
+    annotation = src / "annotations" / f"{eid}.json"
     record = json.loads(annotation.read_text())
     record["steps"][0]["info"] = [[120]]
     annotation.write_text(json.dumps(record))
     with pytest.raises(ImportFailed) as info:
         import_dataset("gui_odyssey", src, tmp_path / "out")
-    assert "annotations/4102.json:4102: steps[0].info: expected [[x, y]]" in str(info.value)
+    assert f"annotations/{eid}.json:{eid}: steps[0].info: expected [[x, y]]" in str(info.value)
     assert not (tmp_path / "out").exists()

@@ -13,6 +13,7 @@ from tracer1.cli import app
 from tracer1.data.importers import importer_names
 
 FIXTURES = REPO / "data" / "fixtures" / "importers"
+BROKEN = ("4106281093557721", "9920173364428305")  # two of the fixture's 16-digit episode ids
 
 
 def invoke(*args: str):
@@ -24,7 +25,7 @@ def corrupted(tmp_path):
     """A GUI-Odyssey copy with two malformed records."""
     src = tmp_path / "gui_odyssey"
     shutil.copytree(FIXTURES / "gui_odyssey", src)
-    for name in ("4102", "4103"):
+    for name in BROKEN:
         path = src / "annotations" / f"{name}.json"
         record = json.loads(path.read_text())
         record["steps"][0]["info"] = [[120]]
@@ -52,7 +53,7 @@ def test_a_corrupted_copy_exits_1_naming_each_record_and_writes_nothing(tmp_path
     out = tmp_path / "out"
     result = invoke("gui_odyssey", str(corrupted), "--out", str(out))
     assert result.exit_code == 1
-    for name in ("4102", "4103"):
+    for name in BROKEN:
         assert f"annotations/{name}.json:{name}: steps[0].info: expected [[x, y]]" in result.output
     assert "2 malformed record(s) of 3" in result.output
     assert not out.exists()
@@ -62,7 +63,7 @@ def test_lenient_skips_the_bad_records_and_says_so(tmp_path, corrupted):
     result = invoke("gui_odyssey", str(corrupted), "--out", str(tmp_path / "out"), "--lenient")
     assert result.exit_code == 0, result.output
     assert "2 malformed skipped" in result.output
-    assert "skipped annotations/4102.json:4102: steps[0].info" in result.output
+    assert f"skipped annotations/{BROKEN[0]}.json:{BROKEN[0]}: steps[0].info" in result.output
 
 
 @pytest.mark.parametrize("args,needle", [

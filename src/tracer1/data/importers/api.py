@@ -9,7 +9,10 @@ leaves the previous output untouched and never a half-written one.
 
 Malformed records: with ``strict=True`` (the default) any one fails the import,
 nothing is written, and `ImportFailed` lists them as ``file:record: field: problem``;
-with ``strict=False`` they are skipped and counted in the report.
+with ``strict=False`` they are skipped and counted in the report (a skipped record
+leaves none of its files behind). An import that yields no episode at all (a source
+in a layout the importer does not read, or every record malformed) fails in both
+modes: an empty dataset is never a success.
 
 >>> report = import_dataset("gaia", "data/fixtures/importers/gaia", "/tmp/gaia")  # doctest: +SKIP
 >>> report.episodes  # doctest: +SKIP
@@ -82,14 +85,32 @@ def _source_root(source: Path) -> Iterator[tuple[Path, str]]:
 
 
 def _write_files(staging: Path, item: Assembled) -> int:
-    for relative, src in item.copies:
-        dest = staging / relative
-        if relative.startswith("screenshots/"):
-            write_png(src, dest)  # type: ignore[arg-type]
-        else:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)  # type: ignore[arg-type]
+    try:
+        for relative, src, where in item.copies:
+            dest = staging / relative
+            if relative.startswith("screenshots/"):
+                write_png(src, dest, where)  # type: ignore[arg-type]
+            else:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)  # type: ignore[arg-type]
+    except FieldError:
+        _remove_files(staging, item.episode.episode_id)  # a skipped record leaves nothing
+        raise
     return len(item.copies)
+
+
+def _remove_files(staging: Path, episode_id: str) -> None:
+    for folder in ("screenshots", "attachments"):
+        shutil.rmtree(staging / folder / episode_id, ignore_errors=True)
+
+
+def _no_episodes(format: str, source: Path, records: int, problems: list[str]) -> ImportFailed:
+    if records == 0:
+        why = (f"no {format} records found: is this the dataset in one of the layouts the "
+               f"importer reads (its module docstring, docs/datasets.md)?")
+    else:
+        why = f"all {records} record(s) were malformed or dropped"
+    return ImportFailed(f"import {format} from {source}: 0 episodes; {why}", tuple(problems))
 
 
 def import_dataset(
@@ -108,7 +129,8 @@ def import_dataset(
     `split_rule` places episodes (`SplitRule`: fractions, the dataset's own split,
     aliases); `limits` are the dataset limits validation will apply (its defaults
     when None); `options` go to the importer's constructor. Raises `ImportFailed`
-    (strict) before anything is written; `ArchiveError` for an unsafe archive.
+    (strict) before anything is written, and in either mode when no episode results;
+    `ArchiveError` for an unsafe archive.
     """
     rule = split_rule or SplitRule()
     limits = limits or ValidateDatasetConfig()
@@ -134,8 +156,8 @@ def import_dataset(
                     eid = built.episode.episode_id
                     if eid in seen:
                         raise FieldError("episode_id", f"{eid!r} duplicates record {seen[eid]}")
-                    seen[eid] = f"{where[0]}:{where[1]}"
                     files += _write_files(staging, built)
+                    seen[eid] = f"{where[0]}:{where[1]}"
                     kept.append((built, draft.split))
                     continue
                 except FieldError as exc:
@@ -147,16 +169,16 @@ def import_dataset(
             raise ImportFailed(
                 f"import {format} from {source}: {n_problems} malformed record(s) of {records}; "
                 "nothing written (strict=False skips them)", tuple(problems))
-        placements = [Placement(b.episode.instruction, split) for b, split in kept]
+        if not kept:
+            raise _no_episodes(format, source, records, problems)
+        placements = [Placement(b.episode.instruction, split,
+                                held_out=b.episode.meta.get("scored") is False)
+                      for b, split in kept]
         assignment = assign_splits(placements, rule)
         by_split: dict[str, list[dict[str, Any]]] = {name: [] for name in rule.splits}
         for (built, _), split in zip(kept, assignment.splits, strict=True):
             if split is None:
-                # A dropped duplicate keeps no files.
-                shutil.rmtree(staging / "screenshots" / built.episode.episode_id,
-                              ignore_errors=True)
-                shutil.rmtree(staging / "attachments" / built.episode.episode_id,
-                              ignore_errors=True)
+                _remove_files(staging, built.episode.episode_id)  # a dropped duplicate
                 continue
             record = episode_to_json(built.episode)
             record["split"] = split

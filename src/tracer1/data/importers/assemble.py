@@ -12,7 +12,9 @@ bad source record is reported as ``file:record: field: problem`` at import time
 * length, instruction and observation sizes are the `ValidateDatasetConfig` limits;
 * the episode survives the strict JSON round trip of `tracer1.trajectory`
   (coordinates on the grid, text within `MAX_TEXT_CHARS`, tool arguments well formed);
-* every screenshot is a readable image.
+* every screenshot is a readable image;
+* an episode whose source withholds the reference (`Draft.scored` false: GAIA's test
+  answers) says so in ``meta.scored = false``: usable closed-loop, not for scoring.
 """
 
 from __future__ import annotations
@@ -74,8 +76,8 @@ class Assembled:
     """An episode ready to write (split still the placeholder) and the files it needs copied."""
 
     episode: Episode
-    copies: tuple[tuple[str, object], ...]
-    """(relative destination, source image or attachment path)."""
+    copies: tuple[tuple[str, object, str], ...]
+    """(relative destination, source image or attachment path, the record field naming it)."""
 
 
 def assemble(draft: Draft, suite: str, limits: ValidateDatasetConfig) -> Assembled:
@@ -90,7 +92,7 @@ def assemble(draft: Draft, suite: str, limits: ValidateDatasetConfig) -> Assembl
     if not limits.min_steps <= len(draft.steps) <= limits.max_steps:
         raise FieldError("steps", f"{len(draft.steps)} steps, outside the "
                                   f"{limits.min_steps}..{limits.max_steps} episode length")
-    copies: list[tuple[str, object]] = []
+    copies: list[tuple[str, object, str]] = []
     steps = []
     for i, draft_step in enumerate(draft.steps):
         if len(draft_step.text) > limits.max_observation_chars:
@@ -100,13 +102,16 @@ def assemble(draft: Draft, suite: str, limits: ValidateDatasetConfig) -> Assembl
         if draft_step.screenshot is not None:
             image_size(draft_step.screenshot, f"steps[{i}].screenshot")
             shot = screenshot_path(eid, i)
-            copies.append((shot, draft_step.screenshot))
+            copies.append((shot, draft_step.screenshot, f"steps[{i}].screenshot"))
         observation = Observation(draft_step.text, draft_step.elements, shot)
         steps.append(Step(i, observation, draft_step.action, executed=dict(draft_step.executed)))
     meta = {"source_id": draft.source_id, "imported_from": suite, **draft.meta}
+    if not draft.scored:
+        meta["scored"] = False
     if draft.attachments:
         meta["attachments"] = [attachment_path(eid, name) for name, _ in draft.attachments]
-        copies += [(attachment_path(eid, name), path) for name, path in draft.attachments]
+        copies += [(attachment_path(eid, name), path, "attachments")
+                   for name, path in draft.attachments]
     episode = Episode(
         episode_id=eid, suite=suite, family=draft.family, seed=stable_seed(eid),
         split="unassigned", instruction=instruction, steps=tuple(steps),

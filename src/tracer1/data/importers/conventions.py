@@ -17,9 +17,13 @@ offline numbers on imported data can be compared with published ones:
   done -> always.
 * **GAIA answers** (`gaia_answers_match`): GAIA's scorer — numbers compared as numbers
   after dropping ``$ % ,``; comma/semicolon lists element by element; other strings
-  without whitespace, case and punctuation.
+  without whitespace, case and punctuation. A withheld truth (``?``, the test split)
+  gives None: there is nothing to score against.
 * **GTA** (`tool_accuracy`, `gta_answer_matches`): tool-selection and argument accuracy
-  over the reference's tool steps, and the whitelist / blacklist answer check.
+  over the reference's tool steps, and the answer check: the whitelist / blacklist
+  phrases of objective queries; for subjective queries (a list of reference answers)
+  a match with any reference by token F1 >= `TEXT_F1` (GTA itself takes the best
+  sentence-embedding similarity over the references; no embedding model runs here).
 
 >>> from tracer1.actions import Click
 >>> click_matches(Click(500, 500), Click(600, 560))   # 117 grid units apart: inside 14%
@@ -156,8 +160,20 @@ def gaia_normalize(text: str, remove_punct: bool = True) -> str:
     return text.translate(str.maketrans("", "", string.punctuation)) if remove_punct else text
 
 
-def gaia_answers_match(pred: str, truth: str) -> bool:
-    """GAIA's quasi-exact match of a model answer against the ground truth."""
+GAIA_WITHHELD = "?"
+"""GAIA's test split publishes this as every final answer (the answers are private)."""
+
+
+def gaia_answers_match(pred: str, truth: str) -> bool | None:
+    """GAIA's quasi-exact match of a model answer against the ground truth.
+
+    None when the truth is withheld (``?``): not a miss, nothing to check.
+
+    >>> gaia_answers_match("?", "?") is None
+    True
+    """
+    if truth.strip() == GAIA_WITHHELD:
+        return None
     if _is_number(truth):
         return _gaia_number(pred) == float(truth)
     if any(sep in truth for sep in ",;"):
@@ -204,14 +220,23 @@ def tool_accuracy(pairs: Sequence[tuple[Action | None, Action]]) -> ToolMetrics:
 
 
 def gta_answer_matches(pred: str, gt_answer: Any) -> bool | None:
-    """GTA's answer check: every whitelist group has a phrase in `pred`, no blacklist phrase.
+    """GTA's answer check (see the module docstring).
 
-    `gt_answer` is the release's ``{"whitelist": [[...], ...], "blacklist": [[...]] | None}``;
-    None (image-generation queries) gives None: there is no answer to check.
+    `gt_answer` is the release's ``{"whitelist": [[...], ...], "blacklist": [[...]] | None}``
+    for objective queries, a list of reference answers for subjective ones (matched
+    when `pred` matches any), or None (image-generation queries): None is returned
+    then, and for an empty list: there is no answer to check.
 
     >>> gta_answer_matches("The total is 12 dollars", {"whitelist": [["12", "twelve"]]})
     True
+    >>> gta_answer_matches("Drink water and rest", ["Rest and drink water", "See a doctor"])
+    True
     """
+    if isinstance(gt_answer, list):
+        references = [str(r) for r in gt_answer if isinstance(r, str | int | float) and str(r)]
+        if not references:
+            return None
+        return any(token_f1(pred, ref) >= TEXT_F1 for ref in references)
     if not isinstance(gt_answer, dict):
         return None
     said = f" {normalize_answer(pred)} "
@@ -227,6 +252,7 @@ def gta_answer_matches(pred: str, gt_answer: Any) -> bool | None:
 
 
 __all__ = [
+    "GAIA_WITHHELD",
     "TAP_TOLERANCE",
     "TEXT_F1",
     "StepConventionMetrics",

@@ -47,6 +47,9 @@ class Draft:
     `split` is the dataset's own split name, when it ships one (``validation``,
     ``test_task``, ...: mapped by the split rule); `attachments` are
     (name, file) pairs copied under ``attachments/<episode_id>/`` (GAIA / GTA files).
+    `scored` is false when the source withholds the reference (GAIA's test answers
+    are ``?``): such an episode only ever goes to the test split (nothing to learn
+    from), is marked ``meta.scored = false`` and is usable for closed-loop runs only.
     """
 
     source_id: str
@@ -57,6 +60,7 @@ class Draft:
     split: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     attachments: tuple[tuple[str, Path], ...] = ()
+    scored: bool = True
 
 
 __all__ = ["Draft", "DraftStep"]

@@ -1,10 +1,10 @@
 """Source coordinates -> the action language's 0-1000 grid.
 
 Formats give points in screen pixels (AndroidControl, Mind2Web), on a 0-1
-scale (AgentNet) or already on 0-1000 (GUI-Odyssey). Everything becomes an
-integer on the grid, rounded to the nearest unit. A point outside the screen is
-a record error, not something to clamp: it means the record or its screen size
-is wrong. A target box may hang over the screen edge (elements scrolled half out
+scale (AgentNet) or already on 0-1000 (GUI-Odyssey: its points and its SAM2 boxes).
+Everything becomes an integer on the grid, rounded to the nearest unit. A point
+outside the screen is a record error, not something to clamp: it means the record or
+its screen size is wrong. A target box may hang over the screen edge (elements scrolled half out
 of view) and is clipped; a box entirely off screen or inverted is an error.
 
 >>> to_grid(540, 1080, "x")
@@ -67,8 +67,23 @@ def box_to_grid(ltrb: tuple[float, float, float, float], size: Size, where: str)
     return Box(round(cl * scale_x), round(ct * scale_y), round(cr * scale_x), round(cb * scale_y))
 
 
+def grid_box(ltrb: tuple[float, float, float, float], where: str) -> Box:
+    """A box already on 0-1000 (GUI-Odyssey's ``sam2_bbox``) -> a grid Box, range-checked.
+
+    >>> grid_box((120.4, 80, 300, 140.6), "sam2_bbox")
+    Box(left=120, top=80, right=300, bottom=141)
+    """
+    if not all(math.isfinite(v) for v in ltrb):
+        raise FieldError(where, f"non-finite box {list(ltrb)}")
+    left, top, right, bottom = (to_grid(v, GRID, f"{where}[{i}]") for i, v in enumerate(ltrb))
+    if right < left or bottom < top:
+        raise FieldError(where, f"inverted box {list(ltrb)} (right < left or bottom < top)")
+    return Box(left, top, right, bottom)
+
+
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-__all__ = ["Size", "box_to_grid", "grid_point", "point_to_grid", "to_grid", "unit_point"]
+__all__ = ["Size", "box_to_grid", "grid_box", "grid_point", "point_to_grid", "to_grid",
+           "unit_point"]

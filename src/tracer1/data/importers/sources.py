@@ -1,9 +1,10 @@
-"""Framing records out of source files: JSON, JSONL, and where each record sits.
+"""Framing records out of source files: JSON, JSONL, parquet, and where each record sits.
 
 Importers differ in what a record means, not in how JSON files are read; these
 helpers yield `Record`s addressed the way a person would look them up:
-a JSONL line number, a JSON array index, a JSON object key, or the file itself
-(one episode per file). A file that does not parse yields a `RecordError`.
+a JSONL line number, a JSON array index, a JSON object key, a parquet row index
+(0-based, as pyarrow and pandas count), or the file itself (one episode per file).
+A file that does not parse yields a `RecordError`.
 
 >>> [r.key for r in json_records(b'[{"a": 1}, {"a": 2}]', "x.json", "list")]
 ['0', '1']
@@ -70,10 +71,33 @@ def file_records(root: Path, path: Path, shape: str = "list") -> Iterator[Record
         yield from json_records(data, name, shape)
 
 
+def parquet_rows(root: Path, path: Path, columns: tuple[str, ...] | None = None,
+                 batch_size: int = 256) -> Iterator[Record | RecordError]:
+    """One record per parquet row (a dict of its columns), addressed by its row index.
+
+    Read in batches, so a large file is never held whole; `columns` (those present)
+    limits what is decoded. A file pyarrow cannot read yields one `RecordError`.
+    """
+    import pyarrow.parquet as pq  # lazy: only parquet sources pay for it
+
+    name = relative(root, path)
+    index = 0
+    try:
+        table = pq.ParquetFile(path)
+        present = [c for c in columns if c in table.schema_arrow.names] if columns else None
+        for batch in table.iter_batches(columns=present, batch_size=batch_size):
+            for row in batch.to_pylist():
+                yield Record(name, str(index), row)
+                index += 1
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is both
+        yield RecordError(name, "<file>" if index == 0 else index, "<parquet>", str(exc))
+
+
 def _json_problem(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
     return f"invalid UTF-8 ({exc})"
 
 
-__all__ = ["file_records", "find_files", "json_records", "jsonl_records", "relative"]
+__all__ = ["file_records", "find_files", "json_records", "jsonl_records", "parquet_rows",
+           "relative"]

@@ -2,6 +2,10 @@
 
 Rules, in order (all pure, all deterministic):
 
+0. **No reference, no training**: an episode whose source withholds the reference
+   (`Placement.held_out`: GAIA's test questions, answer ``?``) always goes to the
+   split ``test`` maps to, whatever the other rules say, and is never moved out of it;
+   a rule without such a split is an error (it would have to be trained on).
 1. **The dataset's own split**, when it ships one and `use_dataset_split` is on:
    its name is mapped through `aliases` (``validation`` -> ``val``,
    ``test_task`` -> ``test`` ...); a name that maps to no configured split is an error.
@@ -17,7 +21,8 @@ Rules, in order (all pure, all deterministic):
    episodes are dropped (counted), so published test sets stay intact.
 4. **No empty split**: a configured split left empty (a dataset without a
    validation split, a tiny import) takes the lowest-hash instruction groups of the
-   largest split, its share by `fractions` and at least one, never emptying the donor.
+   largest split, its share by `fractions` and at least one, never emptying the donor
+   (held-out groups, rule 0, are never given away, nor do they count as filling a split).
 
 >>> rule = SplitRule()
 >>> assign_splits([Placement("Open mail", None), Placement("Open maps", None),
@@ -73,10 +78,14 @@ class SplitRule:
 
 @dataclass(frozen=True)
 class Placement:
-    """What the split rule needs of one episode: its instruction and its dataset split."""
+    """What the split rule needs of one episode: its instruction and its dataset split.
+
+    `held_out`: the episode has no reference to learn from (rule 0).
+    """
 
     instruction: str
     dataset_split: str | None = None
+    held_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,42 +133,64 @@ def _dataset_split(name: str, rule: SplitRule) -> str:
     return mapped
 
 
+def _held_out_split(items: Sequence[Placement], rule: SplitRule) -> str | None:
+    """Where rule 0 puts held-out items (None: there are none)."""
+    count = sum(item.held_out for item in items)
+    if not count:
+        return None
+    target = rule.aliases.get("test", "test")
+    if target not in rule.fractions:
+        raise ValueError(f"{count} episode(s) have no reference to learn from (withheld "
+                         f"answers) and can only go to a test split; the split rule has "
+                         f"{', '.join(rule.splits)}: add a test split or leave them out")
+    return target
+
+
 def assign_splits(items: Sequence[Placement], rule: SplitRule) -> Assignment:
-    """One split per item by the rules above; raises ValueError for an unmapped dataset split."""
+    """One split per item by the rules above; raises ValueError for an unmapped dataset split
+    or for held-out items without a test split."""
     keys = [group_key(item.instruction) for item in items]
     units = {key: unit_hash(key, rule.salt) for key in keys}
+    held_out = _held_out_split(items, rule)
     splits: list[str | None] = []
     for item, key in zip(items, keys, strict=True):
-        if rule.use_dataset_split and item.dataset_split is not None:
+        if item.held_out:
+            splits.append(held_out)
+        elif rule.use_dataset_split and item.dataset_split is not None:
             splits.append(_dataset_split(item.dataset_split, rule))
         else:
             splits.append(hashed_split(units[key], rule))
 
     # 3. one instruction, one split: the most held-out split keeps it.
-    held_out = {name: rank for rank, name in enumerate(rule.splits)}
+    rank = {name: index for index, name in enumerate(rule.splits)}
+    if held_out is not None:  # rule 0 outranks every split
+        rank[held_out] = len(rule.splits)
     by_key: dict[str, set[str]] = defaultdict(set)
     for key, split in zip(keys, splits, strict=True):
         by_key[key].add(split)  # type: ignore[arg-type]
     dropped = 0
     for i, key in enumerate(keys):
         owners = by_key[key]
-        if len(owners) > 1 and splits[i] != max(owners, key=held_out.__getitem__):
+        if len(owners) > 1 and splits[i] != max(owners, key=rank.__getitem__):
             splits[i] = None
             dropped += 1
 
-    moved = _fill_empty(keys, splits, units, rule) if rule.fill_empty else 0
+    pinned = {key for key, item in zip(keys, items, strict=True) if item.held_out}
+    moved = _fill_empty(keys, splits, units, rule, pinned) if rule.fill_empty else 0
     return Assignment(tuple(splits), dropped, moved)
 
 
 def _fill_empty(keys: list[str], splits: list[str | None], units: dict[str, float],
-                rule: SplitRule) -> int:
-    """Give every empty configured split some groups of the largest split (in place)."""
+                rule: SplitRule, pinned: set[str]) -> int:
+    """Give every empty configured split some groups of the largest split (in place);
+    `pinned` groups (rule 0) are neither counted nor given away."""
     moved = 0
     for target in rule.splits:
-        groups: dict[str, set[str]] = defaultdict(set)  # split -> its group keys
+        groups: dict[str, set[str]] = defaultdict(set)  # split -> its movable group keys
         for key, split in zip(keys, splits, strict=True):
-            if split is not None:
+            if split is not None and key not in pinned:
                 groups[split].add(key)
+        # A split holding only pinned groups has nothing to score either: it is filled too.
         if groups.get(target) or rule.fractions[target] == 0:
             continue
         donors = [s for s in rule.splits if len(groups.get(s, ())) > 1]

@@ -34,7 +34,7 @@ def test_output_is_deterministic_and_the_report_is_written(fixture_copy, tmp_pat
         assert (tmp_path / "a" / f"{split}.jsonl").read_bytes() == \
                (tmp_path / "b" / f"{split}.jsonl").read_bytes()
     assert json.loads((tmp_path / "r.json").read_text()) == first.to_json()
-    assert first.families == {"gta": 3} and first.files_copied == 2
+    assert first.families == {"gta": 3} and first.files_copied == 3
 
 
 def test_strict_failure_keeps_the_previous_output(fixture_copy, tmp_path):
@@ -42,7 +42,7 @@ def test_strict_failure_keeps_the_previous_output(fixture_copy, tmp_path):
     out = tmp_path / "out"
     import_dataset("gta", src, out)
     before = {p.name: p.read_bytes() for p in out.glob("*.jsonl")}
-    (src / "dataset.json").write_text('{"0": {"dialogs": [{"role": "user"}]}}')
+    (src / "gta_dataset" / "dataset.json").write_text('{"0": {"dialogs": [{"role": "user"}]}}')
     with pytest.raises(ImportFailed, match="1 malformed record"):
         import_dataset("gta", src, out)
     assert {p.name: p.read_bytes() for p in out.glob("*.jsonl")} == before
@@ -87,11 +87,70 @@ def test_duplicate_source_ids_are_reported(tmp_path):
 
 
 def test_lenient_import_writes_only_good_records(fixture_copy, tmp_path):
-    src = fixture_copy("gaia")
+    src = fixture_copy("gaia_jsonl")
     meta = src / "2023" / "validation" / "metadata.jsonl"
     meta.write_text(meta.read_text() + "{broken\n")
     report = import_dataset("gaia", src, tmp_path / "out", strict=False)
-    assert report.skipped == 1 and report.records == 4
+    assert report.skipped == 1 and report.records == 5
     assert report.problems == ("2023/validation/metadata.jsonl:4: <json>: Expecting property "
                                "name enclosed in double quotes at line 1 column 2",)
-    assert sum(len(v) for v in read_split_dir(tmp_path / "out").values()) == 3
+    assert sum(len(v) for v in read_split_dir(tmp_path / "out").values()) == 4
+
+
+@pytest.fixture
+def bomb_limit(monkeypatch):
+    """Pillow's decompression-bomb limit lowered so the fixture's small screenshots trip it
+    (it raises above twice ``MAX_IMAGE_PIXELS``, from the header alone)."""
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # the fixture's are 54x120
+
+
+def _bomb(src):
+    """Make one GUI-Odyssey screenshot 'huge': 200x200 is over twice the lowered limit."""
+    from PIL import Image
+
+    name = sorted((src / "screenshots").iterdir())[0]
+    Image.new("RGB", (200, 200)).save(name, format="PNG")
+    return name.name
+
+
+def test_a_decompression_bomb_is_a_record_error_strict_names_it(fixture_copy, tmp_path,
+                                                                 bomb_limit):
+    """Pillow's DecompressionBombError used to escape and kill the import (lenient too)."""
+    src = fixture_copy("gui_odyssey_2024")
+    shot = _bomb(src)
+    eid = shot.split("_")[0]
+    with pytest.raises(ImportFailed) as info:
+        import_dataset("gui_odyssey", src, tmp_path / "out")
+    assert (f"annotations/{eid}.json:{eid}: steps[0].screenshot: image too large to decode "
+            "safely") in str(info.value)
+
+
+def test_a_decompression_bomb_is_skipped_leniently(fixture_copy, tmp_path, bomb_limit):
+    src = fixture_copy("gui_odyssey_2024")
+    eid = _bomb(src).split("_")[0]
+    report = import_dataset("gui_odyssey", src, tmp_path / "out", strict=False,
+                            split_rule=SplitRule(fractions={"train": 1.0}))
+    assert report.skipped == 1 and report.episodes == {"train": 2}
+    assert "image too large to decode safely" in report.problems[0]
+    assert not (tmp_path / "out" / "screenshots" / "gui_odyssey" / eid).exists()
+
+
+def test_a_record_failing_while_its_files_are_written_leaves_none(fixture_copy, tmp_path):
+    """A JPEG whose header reads but whose pixels do not fails only when re-encoded."""
+    import io
+
+    from PIL import Image
+
+    src = fixture_copy("gui_odyssey_2024")
+    shots = sorted((src / "screenshots").iterdir())
+    eid = shots[0].name.split("_")[0]
+    buf = io.BytesIO()
+    Image.new("RGB", (54, 120), (200, 10, 10)).save(buf, format="JPEG")
+    shots[1].write_bytes(buf.getvalue()[:300])  # truncated: the header survives
+    report = import_dataset("gui_odyssey", src, tmp_path / "out", strict=False,
+                            split_rule=SplitRule(fractions={"train": 1.0}))
+    assert report.skipped == 1
+    assert f"{eid}.json:{eid}: steps[1].screenshot: not a readable image" in report.problems[0]
+    assert not (tmp_path / "out" / "screenshots" / "gui_odyssey" / eid).exists()

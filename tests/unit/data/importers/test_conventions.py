@@ -72,3 +72,13 @@ def test_tool_accuracy_and_gta_answers():
     assert gta_answer_matches("It is 140", gt) is False
     assert gta_answer_matches("140 usd, not 144", gt) is False
     assert gta_answer_matches("anything", None) is None
+
+
+def test_gta_subjective_references_match_any_and_gaia_withheld_scores_nothing():
+    refs = ["Drink water and rest.", "See a doctor if it gets worse."]
+    assert gta_answer_matches("You should rest and drink water", refs) is True
+    assert gta_answer_matches("Please see a doctor if it gets worse", refs) is True
+    assert gta_answer_matches("Buy a new phone", refs) is False
+    assert gta_answer_matches("anything", []) is None
+    assert gaia_answers_match("?", "?") is None and gaia_answers_match("Paris", " ? ") is None
+    assert gaia_answers_match("?", "Paris") is False

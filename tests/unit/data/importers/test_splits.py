@@ -71,3 +71,29 @@ def test_hashed_split_edges():
     rule = SplitRule(fractions={"train": 0.5, "test": 0.5})
     assert hashed_split(0.0, rule) == "train" and hashed_split(0.5, rule) == "test"
     assert hashed_split(0.9999999, rule) == "test"
+
+
+def test_held_out_items_always_go_to_test_and_are_never_moved():
+    """Rule 0: no reference (GAIA's withheld answers), no training, whatever the rule."""
+    items = [Placement(f"answered {i}") for i in range(20)]
+    items += [Placement(f"withheld {i}", "validation", held_out=True) for i in range(30)]
+    for rule in (SplitRule(), SplitRule(use_dataset_split=False),
+                 SplitRule(fractions={"train": 0.5, "val": 0.4, "test": 0.1})):
+        splits = assign_splits(items, rule).splits
+        assert set(splits[20:]) == {"test"}
+        # Test is the largest split, but its held-out groups are not given away, and they
+        # do not count as filling it: answered items are scored there too.
+        assert "test" in splits[:20] and "val" in splits[:20]
+
+
+def test_a_held_out_instruction_seen_in_training_stays_only_in_test():
+    items = [Placement("Same question", "validation"), Placement("Same question", held_out=True),
+             Placement("Other"), Placement("Third"), Placement("Fourth")]
+    assignment = assign_splits(items, SplitRule())
+    assert assignment.splits[:2] == (None, "test") and assignment.dropped_duplicates == 1
+
+
+def test_held_out_items_without_a_test_split_are_an_error():
+    with pytest.raises(ValueError, match=r"2 episode\(s\) have no reference"):
+        assign_splits([Placement("a"), Placement("b", held_out=True),
+                       Placement("c", held_out=True)], SplitRule(fractions={"train": 1.0}))

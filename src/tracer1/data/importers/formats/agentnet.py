@@ -1,15 +1,23 @@
 """AgentNet (xlangai/AgentNet, OpenCUA) computer-use trajectories -> our episodes.
 
-Layout read (the Hub release, per OS: ``agentnet_<os>_*.jsonl`` + ``images/``): one
-task per line with ``task_id``, ``instruction`` (or ``natural_language_task``),
-``task_completed`` and ``traj`` [{``index``, ``image`` (a file name, looked up in
-``images/`` and then beside the JSONL), ``value`` {``code``, ``thought``, ``action``,
-``observation``, ``reflection`` ...}}]. ``code`` is PyAutoGUI-style Python with
-coordinates on a 0-1 scale (pixels are accepted too and scaled by the screenshot's
-size: a point is on the 0-1 scale when both values lie in [0, 1] and one is a float).
-Not confirmed against the files themselves (the dataset card shows the action space
-as an image): the per-step field names above follow the OpenCUA code and the cards
-that describe them; `instruction_fields` lists the alternatives tried in order.
+Layout read (the Hub release): ``agentnet_ubuntu_5k.jsonl`` with its screenshots in
+``ubuntu_images/``, ``agentnet_win_mac_18k.jsonl`` with ``win_mac_images/`` (each
+folder unzipped from the release's split zip, as its card says). One task per line:
+``task_id``, ``instruction``, ``natural_language_task``, ``actual_task``,
+``task_completed``, ``alignment_score``, ``efficiency_score``, ``task_difficulty``,
+``reason`` and ``traj`` [{``index``, ``image`` (a file name), ``value``
+{``observation``, ``thought``, ``action``, ``code``, ``last_step_correct``,
+``last_step_redundant``, ``reflection``}}]. An image is looked up in the images folder
+named after the JSONL (``agentnet_<os>_*.jsonl`` -> ``<os>_images/``), then in
+``ubuntu_images/``, ``win_mac_images/``, ``images/`` and beside the JSONL.
+
+``code`` is the PyAutoGUI-style Python OpenCUA's data processor writes
+(``pyautogui.click(x=0.4546, y=0.2682)``, ``pyautogui.press(keys=['enter'])``,
+``pyautogui.hotkey(keys=['ctrl', 'c'])``, ``computer.tripleClick(x=..., y=...)``,
+``computer.terminate(status='success')``). Its coordinates are always on the 0-1
+scale: the processor divides by the screen size and clamps with ``max(0, min(v, 1))``,
+which leaves the *integers* 0 and 1 at the edges; they are 0.0 and 1.0 (grid 0 and
+1000), never pixels. A coordinate outside 0..1 is a record error.
 
 Code is parsed with `ast`, never executed. Each call becomes one step (a step whose
 code holds several calls yields several steps on the same screenshot):
@@ -17,10 +25,10 @@ code holds several calls yields several steps on the same screenshot):
 | PyAutoGUI / computer call              | ours                                          |
 |----------------------------------------|-----------------------------------------------|
 | click / doubleClick / rightClick /     | click(x, y, target=the step's action text)    |
-| tripleClick / middleClick (x, y)       | (source verb kept in `executed`)              |
+| middleClick / tripleClick (x, y)       | (source verb kept in `executed`)              |
 | write / typewrite (message)            | type(text)                                    |
-| press (key) / press ([keys])           | press(key), one step per key                  |
-| hotkey (k1, k2, ...)                   | press(key="k1+k2+...")                        |
+| press (keys=[...]) / press (key)       | press(key), one step per key                  |
+| hotkey (keys=[...]) / hotkey (k1, ...) | press(key="k1+k2+...")                        |
 | scroll (clicks) / hscroll (clicks)     | scroll(up / down) / scroll(right / left) (1)  |
 | moveTo / dragTo (x, y)                 | tool(name="move_to" / "drag_to", x, y) (2)    |
 | keyDown / keyUp (key)                  | tool(name="key_down" / "key_up", key) (2)     |
@@ -46,12 +54,12 @@ from tracer1.actions import Action, Click, Done, Press, Scroll, Tool, Type
 from tracer1.data.importers.draft import Draft, DraftStep
 from tracer1.data.importers.errors import FieldError, RecordError
 from tracer1.data.importers.fields import check, get, inside, text
-from tracer1.data.importers.grid import Size, point_to_grid, unit_point
-from tracer1.data.importers.images import image_size
+from tracer1.data.importers.grid import unit_point
 from tracer1.data.importers.registry import Record, register_importer
 from tracer1.data.importers.sources import file_records, find_files
 
 INSTRUCTION_FIELDS = ("instruction", "natural_language_task", "task")
+IMAGE_FOLDERS = ("ubuntu_images", "win_mac_images", "images")
 _MODULES = ("pyautogui", "computer", "time")
 
 
@@ -95,18 +103,16 @@ def parse_code(code: str, where: str) -> list[Call]:
     return calls
 
 
-def _xy(call: Call, size: Size | None, where: str) -> tuple[int, int]:
+def _xy(call: Call, where: str) -> tuple[int, int]:
+    """The call's point on the grid; AgentNet's coordinates are always on the 0-1 scale
+    (an integer 0 or 1 is the processor's clamp at the screen edge, not a pixel)."""
     x, y = call.arg(0, "x"), call.arg(1, "y")
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y)):
         raise FieldError(where, f"{call.name}() needs numeric x and y, got x={x!r}, y={y!r}")
-    if 0 <= x <= 1 and 0 <= y <= 1 and (isinstance(x, float) or isinstance(y, float)):
-        return unit_point(x, y, where)
-    if size is None:
-        raise FieldError(where, f"pixel coordinates ({x}, {y}) without a screenshot to scale by")
-    return point_to_grid(x, y, size, where)
+    return unit_point(x, y, where)
 
 
-CallFn = Callable[[Call, Size | None, str | None, str], list[Action]]
+CallFn = Callable[[Call, str | None, str], list[Action]]
 _CALLS: dict[str, CallFn] = {}
 
 
@@ -119,18 +125,18 @@ def _maps(*names: str) -> Callable[[CallFn], CallFn]:
 
 
 @_maps("click", "doubleClick", "rightClick", "tripleClick", "middleClick")
-def _click(call, size, target, where):
-    return [Click(*_xy(call, size, where), target=target)]
+def _click(call, target, where):
+    return [Click(*_xy(call, where), target=target)]
 
 
 @_maps("write", "typewrite")
-def _write(call, size, target, where):
+def _write(call, target, where):
     message = call.arg(0, "message")
     return [Type(text(check(message, str, f"{where}.message"), f"{where}.message"))]
 
 
 @_maps("press")
-def _press(call, size, target, where):
+def _press(call, target, where):
     keys = call.arg(0, "keys")
     keys = [keys] if isinstance(keys, str) else keys
     if not (isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys)):
@@ -139,7 +145,7 @@ def _press(call, size, target, where):
 
 
 @_maps("hotkey")
-def _hotkey(call, size, target, where):
+def _hotkey(call, target, where):
     keys = call.kwargs.get("keys", call.args)
     if not (keys and all(isinstance(k, str) for k in keys)):
         raise FieldError(where, f"hotkey() needs key names, got {keys!r}")
@@ -147,7 +153,7 @@ def _hotkey(call, size, target, where):
 
 
 @_maps("scroll", "hscroll")
-def _scroll(call, size, target, where):
+def _scroll(call, target, where):
     clicks = call.arg(0, "clicks")
     if not isinstance(clicks, int | float) or isinstance(clicks, bool) or clicks == 0:
         raise FieldError(where, f"{call.name}() needs a non-zero number of clicks, got {clicks!r}")
@@ -157,29 +163,31 @@ def _scroll(call, size, target, where):
 
 
 @_maps("moveTo", "dragTo")
-def _move(call, size, target, where):
-    x, y = _xy(call, size, where)
+def _move(call, target, where):
+    x, y = _xy(call, where)
     return [Tool.of("move_to" if call.name == "moveTo" else "drag_to", {"x": x, "y": y})]
 
 
 @_maps("keyDown", "keyUp")
-def _key_hold(call, size, target, where):
+def _key_hold(call, target, where):
     key = check(call.arg(0, "key"), str, f"{where}.key")
     return [Tool.of("key_down" if call.name == "keyDown" else "key_up", {"key": key})]
 
 
 @_maps("wait", "sleep")
-def _wait(call, size, target, where):
+def _wait(call, target, where):
     return [Tool.of("wait")]
 
 
-def map_code(code: str, size: Size | None, target: str | None, where: str) -> list[Action]:
+def map_code(code: str, target: str | None, where: str) -> list[Action]:
     """One step's code -> our actions (`computer.terminate` is handled by the caller).
 
-    >>> map_code("pyautogui.hotkey('ctrl', 'c')", None, None, "traj[0].value.code")
+    >>> map_code("pyautogui.hotkey(keys=['ctrl', 'c'])", None, "traj[0].value.code")
     [Press(key='ctrl+c')]
-    >>> map_code("pyautogui.click(x=0.25, y=0.5)", None, "OK button", "c")
+    >>> map_code("pyautogui.click(x=0.25, y=0.5)", "OK button", "c")
     [Click(x=250, y=500, target='OK button')]
+    >>> map_code("pyautogui.dragTo(x=1, y=0.5, button='left')", None, "c")
+    [Tool(name='drag_to', args=(('x', 1000), ('y', 500)))]
     """
     actions: list[Action] = []
     for call in parse_code(code, where):
@@ -187,8 +195,19 @@ def map_code(code: str, size: Size | None, target: str | None, where: str) -> li
         if fn is None:
             raise FieldError(where, f"unsupported call {call.name!r} (known: "
                                     f"{', '.join(sorted(_CALLS))}, terminate)")
-        actions += fn(call, size, target, where)
+        actions += fn(call, target, where)
     return actions
+
+
+def image_folders(record_file: str) -> tuple[str, ...]:
+    """The images folder a JSONL's name points at: ``agentnet_win_mac_18k.jsonl`` ->
+    ``win_mac_images`` (none for other names).
+
+    >>> image_folders("agentnet_ubuntu_5k.jsonl")
+    ('ubuntu_images',)
+    """
+    stem = Path(record_file).stem
+    return tuple(f"{os}_images" for os in ("win_mac", "ubuntu") if f"_{os}" in stem)
 
 
 def _family(record: dict[str, Any], file_name: str) -> str:
@@ -211,13 +230,18 @@ class AgentNetImporter:
 
     @staticmethod
     def _image(root: Path, record_file: str, name: str, where: str) -> Path:
-        for base in (root / "images", (root / record_file).parent):
+        beside = (root / record_file).parent
+        folders = [beside / f for f in (*image_folders(record_file), *IMAGE_FOLDERS)]
+        for base in dict.fromkeys([*folders, beside]):  # in order, once each
+            if not base.is_dir():
+                continue
             try:
                 return inside(base, name, where)
             except FieldError as exc:
                 if "escapes" in exc.problem:
                     raise
-        raise FieldError(where, f"file not found: {name} (looked in images/ and beside "
+        raise FieldError(where, f"file not found: {name} (looked in "
+                                f"{', '.join(f'{f}/' for f in IMAGE_FOLDERS)} and beside "
                                 f"{record_file})")
 
     def convert(self, record: Record, root: Path) -> Draft:
@@ -236,7 +260,6 @@ class AgentNetImporter:
             image_name = get(raw, "image", str, where=where, default=None)
             shot = (self._image(root, record.file, image_name, f"{where}.image")
                     if image_name else None)
-            size = image_size(shot, f"{where}.image") if shot is not None else None
             described = value.get("action") if isinstance(value.get("action"), str) else None
             executed = {"source_action": code, "thought": value.get("thought")}
             calls = parse_code(code, f"{where}.value.code")
@@ -248,7 +271,7 @@ class AgentNetImporter:
                     raise FieldError(f"{where}.value.code", "terminate() before the last step")
             else:
                 body = code
-            for action in (map_code(body, size, described or None, f"{where}.value.code")
+            for action in (map_code(body, described or None, f"{where}.value.code")
                            if body.strip() else []):
                 steps.append(DraftStep(action, screenshot=shot, executed=executed))
             if status is not None:

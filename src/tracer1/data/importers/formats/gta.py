@@ -1,13 +1,20 @@
 """GTA (open-compass/GTA) tool-use queries -> tool-call episodes.
 
-Layout read (the release's ``gta_dataset/``): ``dataset.json``, an object of
-queries by id, each with ``tools`` (the tools offered), ``files`` [{``type``,
-``path``}] (attached images, paths relative to ``dataset.json``), ``dialogs`` (the
-reference chain, OpenAI-style messages: ``user`` with the query, ``assistant`` with
-``tool_calls`` [{``type": "function"``, ``function`` {``name``, ``arguments``}}] and a
-``thought``, ``tool`` with ``name`` and ``content``, and a final ``assistant`` with
-``content``) and ``gt_answer`` (``whitelist`` / ``blacklist`` phrase lists, or null
-for image-generation queries).
+Layout read (the v0.1.0 release, ``gta_dataset.zip`` -> ``gta_dataset/``; also the Hub
+copy ``Jize1/GTA``): ``dataset.json``, an object of queries by id (``"0"`` ..
+``"228"``), beside ``toolmeta.json`` (the deployed tools' descriptions, not read: each
+query lists its own) and ``image/`` (the attached files). Each query has ``tools``
+[{``name``, ``description``, ``inputs``, ``outputs``}] (the tools offered), ``files``
+[{``type``, ``path``, ``url``}] (attached images, paths relative to ``dataset.json``),
+``dialogs`` (the reference chain, OpenAI-style messages: ``user`` with the query,
+``assistant`` with ``tool_calls`` [{``type": "function"``, ``function`` {``name``,
+``arguments``}}] and a ``thought``, ``tool`` with ``name`` and ``content``
+{``type``, ``content``}, and a final ``assistant`` with ``content``) and
+``gt_answer``: ``{"whitelist": [[...]], "blacklist": [[...]] | null}`` for objective
+queries, a list of reference answers for subjective ones, or null for
+image-generation queries. Arguments are kept as the release writes them: DrawBox's
+``bbox`` is the text ``"(x1, y1, x2, y2)"``, an image argument a path such as
+``image/image_9.jpg``.
 
 | GTA dialog message                  | ours                                           |
 |-------------------------------------|------------------------------------------------|
@@ -21,8 +28,9 @@ for image-generation queries).
 (1) Nested argument values become JSON text (tool arguments are scalars).
 (2) And named in the first step's observation text.
 
-The reference answer's ``gt_answer`` stays in `meta` for GTA-style answer scoring;
-tool accuracy is `conventions.tool_accuracy` over the tool steps. Every query is one
+The reference answer's ``gt_answer`` stays in `meta` for GTA-style answer scoring
+(`conventions.gta_answer_matches`: the phrase lists, or any of the subjective
+references); tool accuracy is `conventions.tool_accuracy` over the tool steps. Every query is one
 family (``gta``): the release carries no per-query category.
 """
 
