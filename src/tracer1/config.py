@@ -231,6 +231,9 @@ class ValidateDatasetConfig:
     """Sane episode length bounds (inclusive)."""
     max_instruction_chars: int = 4000
     max_observation_chars: int = 20000
+    max_elements: int = 1000
+    """GUI elements in one observation (the expert pages show tens; a screen's accessibility
+    tree, hundreds)."""
     splits: tuple[str, ...] = ("train", "val", "test")
 
 

@@ -34,11 +34,17 @@ def load_split_files(input_dir: str | Path, splits: Sequence[str]) -> list[Split
     """Parse every configured split strictly; a missing file becomes an empty, absent split.
 
     A missing split is left to the GE suite (``splits.n_episodes >= 1``) so it is
-    reported with the other violations; a malformed file raises DataFileError.
+    reported with the other violations; a malformed file raises DataFileError, and so
+    does a split file that resolves outside `input_dir` (a symlink out of the
+    directory): what is validated must be what the directory holds.
     """
     files = []
+    root = Path(input_dir).resolve()
     for split in splits:
         path = split_path(input_dir, split)
+        if not path.resolve().is_relative_to(root):
+            raise DataFileError(path, None, "<file>", f"resolves to {path.resolve()}, outside "
+                                f"the trajectory directory {input_dir} (a symlink?)")
         if not path.is_file():
             files.append(SplitFile(split, str(path), exists=False))
             continue
