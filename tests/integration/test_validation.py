@@ -432,3 +432,18 @@ def test_a_png_screenshot_inside_passes(tmp_path):
 
     report, _, _ = _validate_corrupted(tmp_path, real_png)
     assert report.success, format_summary(report)
+
+
+def test_a_crash_leaves_no_stale_verdict(tmp_path, monkeypatch):
+    from tracer1.data.validation import stage
+
+    validate(tmp_path, records())  # a passing run: result.json and docs exist
+
+    def boom(files):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(stage, "build_frames", boom)
+    with pytest.raises(RuntimeError, match="unforeseen"):
+        validate(tmp_path, records())
+    assert not (tmp_path / "out" / "result.json").exists()
+    assert not (tmp_path / "out" / "docs").exists()
