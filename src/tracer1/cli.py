@@ -165,7 +165,11 @@ def validate_dataset_cmd(
         Path | None, typer.Option("--input", help="trajectory directory (default: params)")
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="report directory (default: params)")
+        Path | None,
+        typer.Option("--out", help="report directory. Default: the params' out_dir "
+                     "(reports/validation) for the pipeline's own dataset; for any other "
+                     "--input, a fresh temporary directory, printed, so an ad-hoc check never "
+                     "overwrites the pipeline's reports"),
     ] = None,
 ) -> None:
     """Validate a trajectory directory with Great Expectations; exit 1 on any violation."""
@@ -175,11 +179,25 @@ def validate_dataset_cmd(
     p = _load(params)
     report = stages.validate_dataset(
         p, str(params), input_dir=str(input_dir) if input_dir else None,
-        out_dir=str(out_dir) if out_dir else None,
+        out_dir=_validation_out(p, input_dir, out_dir),
     )
     typer.echo(format_summary(report), err=not report.success)
     if not report.success:
         raise typer.Exit(1)
+
+
+def _validation_out(p: Params, input_dir: Path | None, out_dir: Path | None) -> str | None:
+    """Where validate-dataset writes: `--out`, else the params' out_dir for the params'
+    input_dir, else a new temporary directory. reports/validation is a DVC output of the
+    pipeline's dataset: a report on another directory there would make `dvc status` dirty
+    and replace (or, on failure, delete) the pipeline's Data Docs."""
+    if out_dir is not None:
+        return str(out_dir)
+    if input_dir is None or input_dir.resolve() == Path(p.validate_dataset.input_dir).resolve():
+        return None
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="tracer1-validate-")
 
 
 @app.command("prepare-base")

@@ -79,6 +79,38 @@ class SuiteConfig:
 
 
 @dataclass(frozen=True)
+class ArchiveLimits:
+    """What a zip / tar import source may expand to (`tracer1.data.importers.archive`).
+
+    Checked from the archive's own directory before anything is written out, so a
+    small archive that would expand to gigabytes is refused, not extracted. Raise a
+    limit for an archive you trust; the error names the key to raise.
+    """
+
+    max_members: int = 1_000_000
+    """Members (files, directories, links) in one archive."""
+    max_member_bytes: int = 16 * 2**30
+    """Expanded size of one member (16 GiB)."""
+    max_total_bytes: int = 256 * 2**30
+    """Expanded size of the whole archive (256 GiB)."""
+    max_ratio: float = 100.0
+    """Expanded size / compressed size, for the whole archive and for each zip member,
+    once the expanded size passes `ratio_floor_bytes` (a small file of repetitive JSON
+    may legitimately compress 1000:1; images and parquet barely compress at all)."""
+    ratio_floor_bytes: int = 64 * 2**20
+    reserve_bytes: int = 2**30
+    """Free space that must remain in the temporary directory after extraction (1 GiB)."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_members", "max_member_bytes", "max_total_bytes", "max_ratio"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        for name in ("ratio_floor_bytes", "reserve_bytes"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
 class ImportSourceConfig:
     """One public dataset on disk imported by `build_dataset` (`tracer1.data.importers`).
 
@@ -111,6 +143,8 @@ class ImportSourceConfig:
     max_episodes: int | None = None
     """At most this many episodes per split, the lowest hash first (stable as the source
     grows); None keeps every one."""
+    archive: ArchiveLimits = ArchiveLimits()
+    """Expansion limits when `path` is a zip / tar archive."""
 
     def __post_init__(self) -> None:
         if not self.format:
@@ -197,6 +231,9 @@ class ValidateDatasetConfig:
     """Sane episode length bounds (inclusive)."""
     max_instruction_chars: int = 4000
     max_observation_chars: int = 20000
+    max_elements: int = 1000
+    """GUI elements in one observation (the expert pages show tens; a screen's accessibility
+    tree, hundreds)."""
     splits: tuple[str, ...] = ("train", "val", "test")
 
 

@@ -6,12 +6,17 @@ the canonical text form of `tracer1.actions`; a reference action's target box
 
 `episode_from_json` is strict: a malformed record raises `SchemaError` naming
 the field path (``steps[3].action: unknown verb 'clik'``); the reader in
-`tracer1.data.jsonl` adds the file and line.
+`tracer1.data.jsonl` adds the file and line. Strict means: no field the schema does
+not name, and no value that only Python can hold — a non-finite number (JSON has no
+NaN), an integer outside 64 bits, a lone surrogate, nesting deeper than `MAX_DEPTH` —
+since every consumer after this one (pandas, pyarrow, the tokenizer) would choke on it
+or, worse, carry it on silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +24,15 @@ from tracer1.actions import Action, Box, Click, format_action, parse_action
 from tracer1.actions import ParseError as _ActionParseError
 
 SCHEMA_VERSION = 1
+MAX_DEPTH = 32
+"""Deepest nesting of a record (an episode is 5 levels deep; `meta` / `executed` free-form)."""
+INT64 = (-(2**63), 2**63 - 1)
+
+EPISODE_FIELDS = frozenset({"schema_version", "episode_id", "suite", "family", "seed", "split",
+                            "difficulty", "instruction", "success", "meta", "steps"})
+STEP_FIELDS = frozenset({"index", "observation", "action", "target_box", "executed", "reward"})
+OBSERVATION_FIELDS = frozenset({"text", "elements", "screenshot"})
+ELEMENT_FIELDS = frozenset({"ref", "tag", "text", "box"})
 
 
 class SchemaError(ValueError):
@@ -28,6 +42,15 @@ class SchemaError(ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class LongInteger:
+    """Stands in for an integer literal too long to convert (a JSON reader's `parse_int`
+    hook returns it), so `check_values` can name the field instead of Python raising
+    "Exceeds the limit (4300 digits)" with no field at all."""
+
+    digits: int
 
 
 @dataclass(frozen=True)
@@ -144,6 +167,54 @@ def episode_to_json(ep: Episode) -> dict[str, Any]:
     }
 
 
+def _problem(value: Any) -> str | None:
+    """What makes one scalar unrepresentable downstream, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"not a finite number ({value}); JSON has no NaN or Infinity"
+    if isinstance(value, LongInteger):
+        return f"an integer of {value.digits} digits does not fit in 64 bits"
+    if isinstance(value, int) and not isinstance(value, bool) and not (
+            INT64[0] <= value <= INT64[1]):
+        return f"{value} does not fit in 64 bits"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (f"not valid Unicode: lone surrogate U+{ord(value[exc.start]):04X} at "
+                    f"character {exc.start + 1}")
+    return None
+
+
+def check_values(obj: Any, path: str = "") -> None:
+    """Refuse a value no consumer can represent; raises SchemaError naming its path.
+
+    Iterative (an explicit stack), so a deep record cannot exhaust Python's recursion.
+    """
+    stack = [(obj, path, 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SchemaError(where or "<record>", f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{where}.{key}" if where else str(key)
+                if (problem := _problem(key)) is not None:
+                    raise SchemaError(where or "<record>", f"key {key!r}: {problem}")
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif (problem := _problem(value)) is not None:
+            raise SchemaError(where or "<record>", problem)
+
+
+def _known_only(obj: dict[str, Any], known: frozenset[str], path: str) -> None:
+    """A field the schema does not name is a typo or a foreign format, never ignored."""
+    unknown = sorted(set(obj) - known)
+    if unknown:
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise SchemaError(where, f"unknown field (known: {', '.join(sorted(known))})")
+
+
 def _get(obj: Any, key: str, kind: type | tuple[type, ...], path: str, optional: bool = False):
     if not isinstance(obj, dict):
         raise SchemaError(path or "<record>", f"expected an object, got {type(obj).__name__}")
@@ -194,12 +265,18 @@ def action_from_json(obj: dict[str, Any], path: str) -> Action:
     return parsed
 
 
-def observation_from_json(obj: Any, path: str) -> Observation:
+def observation_from_json(obj: Any, path: str, known_only: bool = False) -> Observation:
+    """An Observation from its JSON form; `known_only` refuses fields the schema does not
+    name (episode files; a serving request may carry more)."""
     text = _get(obj, "text", str, path)
     raw_elements = _get(obj, "elements", list, path)
+    if known_only:
+        _known_only(obj, OBSERVATION_FIELDS, path)
     elements = []
     for i, raw in enumerate(raw_elements):
         where = f"{path}.elements[{i}]"
+        if known_only and isinstance(raw, dict):
+            _known_only(raw, ELEMENT_FIELDS, where)
         elements.append(
             Element(
                 ref=_get(raw, "ref", str, where),
@@ -213,10 +290,12 @@ def observation_from_json(obj: Any, path: str) -> Observation:
 
 
 def step_from_json(obj: Any, path: str) -> Step:
+    index = _get(obj, "index", int, path)
+    _known_only(obj, STEP_FIELDS, path)
     return Step(
-        index=_get(obj, "index", int, path),
+        index=index,
         observation=observation_from_json(_get(obj, "observation", dict, path),
-                                          f"{path}.observation"),
+                                          f"{path}.observation", known_only=True),
         action=action_from_json(obj, path),
         executed=_get(obj, "executed", dict, path, optional=True) or {},
         reward=float(_get(obj, "reward", (int, float), path, optional=True) or 0.0),
@@ -225,9 +304,11 @@ def step_from_json(obj: Any, path: str) -> Step:
 
 def episode_from_json(obj: Any) -> Episode:
     """Strictly decode one episode record; raises SchemaError naming the field."""
+    check_values(obj)
     version = _get(obj, "schema_version", int, "")
     if version != SCHEMA_VERSION:
         raise SchemaError("schema_version", f"unsupported version {version}")
+    _known_only(obj, EPISODE_FIELDS, "")
     raw_steps = _get(obj, "steps", list, "")
     return Episode(
         episode_id=_get(obj, "episode_id", str, ""),
@@ -253,10 +334,12 @@ __all__ = [
     "Element",
     "Episode",
     "Observation",
+    "LongInteger",
     "SchemaError",
     "Step",
     "Task",
     "action_from_json",
+    "check_values",
     "episode_from_json",
     "episode_to_json",
     "reference_actions",

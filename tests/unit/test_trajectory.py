@@ -2,13 +2,16 @@ import pytest
 
 from tracer1.actions import Answer, Box, Click, Done, Tool
 from tracer1.trajectory import (
+    MAX_DEPTH,
     Element,
     Episode,
     Observation,
     SchemaError,
     Step,
+    check_values,
     episode_from_json,
     episode_to_json,
+    observation_from_json,
 )
 
 
@@ -45,6 +48,19 @@ def test_round_trip_keeps_target_boxes():
         (lambda r: r["steps"][0]["observation"]["elements"][0].__setitem__("box", "x"),
          "steps[0].observation.elements[0].box"),
         (lambda r: r["steps"][3].__setitem__("index", True), "steps[3].index"),
+        # Fields the schema does not name, at every level.
+        (lambda r: r.__setitem__("sucess", True), "sucess"),
+        (lambda r: r["steps"][1].__setitem__("done", True), "steps[1].done"),
+        (lambda r: r["steps"][1]["observation"].__setitem__("url", "x"),
+         "steps[1].observation.url"),
+        (lambda r: r["steps"][0]["observation"]["elements"][0].__setitem__("role", "b"),
+         "steps[0].observation.elements[0].role"),
+        # Values only Python can hold (pandas / pyarrow / JSON writers choke on them).
+        (lambda r: r["steps"][2].__setitem__("reward", float("nan")), "steps[2].reward"),
+        (lambda r: r.__setitem__("seed", 10**30), "seed"),
+        (lambda r: r["steps"][0]["executed"].__setitem__("point", [20, -(2**63) - 1]),
+         "steps[0].executed.point[1]"),
+        (lambda r: r["meta"].__setitem__("note", "\udc80"), "meta.note"),
     ],
 )
 def test_schema_errors_name_the_field(mutate, field):
@@ -53,3 +69,22 @@ def test_schema_errors_name_the_field(mutate, field):
     with pytest.raises(SchemaError) as err:
         episode_from_json(record)
     assert err.value.field == field
+
+
+def test_deep_nesting_is_refused_without_recursing():
+    value: list = []
+    for _ in range(100_000):  # far past Python's recursion limit: the walk is iterative
+        value = [value]
+    with pytest.raises(SchemaError, match=f"nested deeper than {MAX_DEPTH} levels"):
+        check_values({"meta": value})
+    check_values({"meta": [[[1.5, "ok", None, True]]]})
+
+
+def test_a_bare_observation_may_carry_more_fields():
+    # Serving requests (the pyfunc model) send observations; extra keys there are the
+    # client's business, only episode files are held to the exact schema.
+    obs = observation_from_json({"text": "t", "elements": [], "url": "x"}, "observation")
+    assert obs == Observation(text="t")
+    with pytest.raises(SchemaError, match="observation.url: unknown field"):
+        observation_from_json({"text": "t", "elements": [], "url": "x"}, "observation",
+                              known_only=True)

@@ -229,7 +229,8 @@ def import_sources(
         try:
             report = import_dataset(source.format, source.path, scratch, strict=source.strict,
                                     split_rule=_split_rule(source, splits), limits=limits,
-                                    options=dict(source.options))
+                                    options=dict(source.options),
+                                    archive_limits=source.archive)
         except (ImportFailed, ArchiveError, OSError, TypeError, ValueError) as exc:
             raise ValueError(f"{where}: {exc}") from exc
         kept: dict[str, int] = {}

@@ -20,7 +20,13 @@ from pathlib import Path
 
 from tracer1.config import ValidateDatasetConfig
 from tracer1.io import write_jsonl
-from tracer1.trajectory import Episode, SchemaError, episode_from_json, episode_to_json
+from tracer1.trajectory import (
+    Episode,
+    LongInteger,
+    SchemaError,
+    episode_from_json,
+    episode_to_json,
+)
 
 # The split names are configured once, in the config dataclass; this is its default.
 SPLITS: tuple[str, ...] = ValidateDatasetConfig.splits
@@ -66,12 +72,21 @@ def iter_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
         yield number, text
 
 
+def _parse_int(literal: str) -> int | LongInteger:
+    # Past 20 characters no integer fits in 64 bits; converting a 5,000-digit literal would
+    # raise (Python's 4,300-digit limit) without naming the field `check_values` will name.
+    return int(literal) if len(literal) <= 20 else LongInteger(len(literal.lstrip("-")))
+
+
 def decode_line(path: str | os.PathLike, number: int, text: str) -> Episode:
     """Decode one JSONL line into an Episode, naming file, line and field on failure."""
     try:
-        record = json.loads(text)
+        record = json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise DataFileError(path, number, "<json>", f"{exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        # The C decoder refuses to nest past Python's recursion limit; say so, not crash.
+        raise DataFileError(path, number, "<json>", "nested too deeply to parse") from None
     try:
         return episode_from_json(record)
     except SchemaError as exc:

@@ -195,3 +195,22 @@ def test_read_split_dir_requires_every_split_file(tmp_path):
 def test_read_split_dir_custom_splits(tmp_path):
     write_episodes(tmp_path / "dev.jsonl", [make_episode(0, "dev")])
     assert list(read_split_dir(tmp_path, ("dev",))) == ["dev"]
+
+
+
+@pytest.mark.parametrize("key, raw, message", [
+    ("seed", "9" * 5000, "seed: an integer of 5000 digits does not fit in 64 bits"),
+    ("seed", "-" + "1" * 25, "seed: an integer of 25 digits does not fit in 64 bits"),
+    ("seed", "NaN", "seed: not a finite number (nan); JSON has no NaN or Infinity"),
+    ("meta", "[" * 100_000 + "]" * 100_000, "<json>: nested too deeply to parse"),
+    ("instruction", '"\\ud800"', "instruction: not valid Unicode: lone surrogate U+D800 at "
+                                   "character 1"),
+])
+def test_unrepresentable_values_name_line_and_field(tmp_path, key, raw, message):
+    rec = record()
+    rec[key] = "@@raw@@"
+    path = tmp_path / "train.jsonl"
+    write_lines(path, [record(1), json.dumps(rec).replace('"@@raw@@"', raw)])
+    with pytest.raises(DataFileError) as err:
+        read_episodes(path)
+    assert str(err.value) == f"{path}:2: {message}"

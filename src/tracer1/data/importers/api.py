@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracer1.config import ValidateDatasetConfig
+from tracer1.config import ArchiveLimits, ValidateDatasetConfig
 from tracer1.data.importers.archive import extracted, is_archive
 from tracer1.data.importers.assemble import Assembled, assemble
 from tracer1.data.importers.errors import FieldError, ImportFailed, RecordError
@@ -73,12 +73,13 @@ class ImportReport:
 
 
 @contextlib.contextmanager
-def _source_root(source: Path) -> Iterator[tuple[Path, str]]:
+def _source_root(source: Path, limits: ArchiveLimits | None = None
+                 ) -> Iterator[tuple[Path, str]]:
     """(directory to read, prefix for file names in messages); archives are extracted."""
     if not source.exists():
         raise FileNotFoundError(f"import source {source} does not exist")
     if source.is_file() and is_archive(source):
-        with extracted(source) as root:
+        with extracted(source, limits) as root:
             yield root, f"{source.name}!"
     else:
         yield source, ""
@@ -123,6 +124,7 @@ def import_dataset(
     limits: ValidateDatasetConfig | None = None,
     options: dict[str, Any] | None = None,
     report_path: str | Path | None = None,
+    archive_limits: ArchiveLimits | None = None,
 ) -> ImportReport:
     """Import `source_path` (a directory, a file, or a zip / tar archive) in `format`.
 
@@ -130,7 +132,8 @@ def import_dataset(
     aliases); `limits` are the dataset limits validation will apply (its defaults
     when None); `options` go to the importer's constructor. Raises `ImportFailed`
     (strict) before anything is written, and in either mode when no episode results;
-    `ArchiveError` for an unsafe archive.
+    `ArchiveError` for an unsafe archive or one that would expand past `archive_limits`
+    (its defaults when None).
     """
     rule = split_rule or SplitRule()
     limits = limits or ValidateDatasetConfig()
@@ -143,7 +146,7 @@ def import_dataset(
     seen: dict[str, str] = {}
     files = 0
 
-    with _source_root(source) as (root, prefix), atomic_dir(out_dir) as staging:
+    with _source_root(source, archive_limits) as (root, prefix), atomic_dir(out_dir) as staging:
         for item in importer.records(root):
             records += 1
             if isinstance(item, RecordError):

@@ -53,6 +53,8 @@ def describe_kwargs(table: str, kwargs: Mapping[str, Any]) -> str:
         parts.append("{" + ", ".join(map(str, kwargs["value_set"])) + "}")
     if "type_" in kwargs:
         parts.append(str(kwargs["type_"]))
+    if "regex" in kwargs:
+        parts.append(f"/{kwargs['regex']}/")
     if kwargs.get("or_equal"):
         parts.append(">=")
     return ", ".join(parts)
@@ -98,6 +100,29 @@ def _not_less(table: str, column_a: str, column_b: str, why: str) -> Check:
     return Check(table, "expect_column_pair_values_a_to_be_greater_than_b", kwargs, why)
 
 
+# A control character (NUL, escape, ...) in an instruction is corruption, never text a
+# person typed; tab, newline and carriage return are text.
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+NON_BLANK = r"\S"  # GE's regex expectations search: any non-space character anywhere
+
+
+def known_suites() -> list[str]:
+    """Every suite an episode may belong to: the registered environment suites and the
+    import formats (an imported episode's suite is its format's name)."""
+    from tracer1.data.importers.registry import importer_names
+    from tracer1.envs import suite_names
+
+    return sorted({*suite_names(), *importer_names()})
+
+
+def _box_checks(table: str, prefix: str) -> Iterator[Check]:
+    """A box on the 0-1000 grid, edges in order."""
+    for edge in ("box_left", "box_top", "box_right", "box_bottom"):
+        yield _between(table, edge, 0, GRID, f"{prefix} box outside the 0-1000 grid")
+    yield _not_less(table, "box_right", "box_left", f"{prefix} box with right < left")
+    yield _not_less(table, "box_bottom", "box_top", f"{prefix} box with bottom < top")
+
+
 def step_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
     """Rules on single steps: verbs, coordinates, boxes, ordering, sizes."""
     yield Check(
@@ -106,10 +131,7 @@ def step_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
     )
     for axis in ("x", "y"):
         yield _between("steps", axis, 0, GRID, "click outside the 0-1000 grid")
-    for edge in ("box_left", "box_top", "box_right", "box_bottom"):
-        yield _between("steps", edge, 0, GRID, "target box outside the 0-1000 grid")
-    yield _not_less("steps", "box_right", "box_left", "target box with right < left")
-    yield _not_less("steps", "box_bottom", "box_top", "target box with bottom < top")
+    yield from _box_checks("steps", "target")
     yield Check(
         "steps", "expect_column_pair_values_to_be_equal",
         {"column_A": "step", "column_B": "position"},
@@ -120,11 +142,18 @@ def step_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
         {"column_list": ["episode_id", "step"]}, "the same step recorded twice",
     )
     yield _between("steps", "obs_chars", 0, cfg.max_observation_chars, "observation text too long")
+    yield _between("steps", "n_elements", 0, cfg.max_elements, "too many elements in one "
+                   "observation")
     yield Check(
         "steps", "expect_column_values_to_be_in_set",
         {"column": "screenshot_ok", "value_set": [1]},
-        "a referenced screenshot is missing or lies outside the trajectory directory",
+        "a referenced screenshot is missing, not a PNG, or outside the trajectory directory",
     )
+
+
+def element_checks() -> Iterator[Check]:
+    """Rules on the GUI elements a step's observation shows."""
+    yield from _box_checks("elements", "element")
 
 
 def episode_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
@@ -134,14 +163,39 @@ def episode_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
         "episode ids must be unique across all split files",
     )
     yield Check(
+        "episodes", "expect_column_values_to_match_regex",
+        {"column": "episode_id", "regex": NON_BLANK}, "episode id empty or blank",
+    )
+    yield Check(
+        "episodes", "expect_column_values_to_be_in_set",
+        {"column": "suite", "value_set": known_suites()},
+        "unknown suite (neither an environment suite nor an import format)",
+    )
+    yield _between("episodes", "seed", 0, None, "task seeds are non-negative")
+    yield _between("episodes", "difficulty", 1, None, "difficulty levels start at 1")
+    yield Check(
         "episodes", "expect_column_value_lengths_to_be_between",
         {"column": "instruction", "min_value": 1, "max_value": cfg.max_instruction_chars},
         "instruction empty or too long",
     )
     yield Check(
+        "episodes", "expect_column_values_to_match_regex",
+        {"column": "instruction", "regex": NON_BLANK}, "instruction blank (only whitespace)",
+    )
+    yield Check(
+        "episodes", "expect_column_values_to_not_match_regex",
+        {"column": "instruction", "regex": CONTROL_CHARS},
+        "instruction holds a control character (NUL, escape, ...)",
+    )
+    yield Check(
         "episodes", "expect_column_values_to_be_in_set",
         {"column": "ends_ok", "value_set": [1]},
         "an episode must end with its suite's terminal action (tool use: done() or answer())",
+    )
+    yield Check(
+        "episodes", "expect_column_values_to_be_in_set",
+        {"column": "success_ok", "value_set": [1]},
+        "success claimed but the last step earned no reward",
     )
     yield _between("episodes", "n_steps", cfg.min_steps, cfg.max_steps, "episode length")
     yield Check(
@@ -175,4 +229,6 @@ def all_checks(cfg: ValidateDatasetConfig) -> tuple[Check, ...]:
         *episode_checks(cfg),
         *schema_checks("steps"),
         *step_checks(cfg),
+        *schema_checks("elements"),
+        *element_checks(),
     )

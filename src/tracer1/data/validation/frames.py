@@ -1,15 +1,16 @@
 """Flatten parsed split files into the tables Great Expectations validates.
 
-Three tables, each row carrying the `file` and `line` it came from so any
+Four tables, each row carrying the `file` and `line` it came from so any
 failing row can be traced back to the JSONL line a person should open:
 
 * ``steps``    one row per step (action verb, click point, target box, sizes);
+* ``elements`` one row per GUI element of a step's observation (its box);
 * ``episodes`` one row per episode (length, instruction, last verb, seed reuse);
 * ``splits``   one row per configured split (whether its file exists, how many episodes).
 
-Derived columns (``position``, ``seed_splits``, ``last_verb``) turn cross-row
-rules into per-row values so they become ordinary column expectations with
-row-level examples in the report.
+Derived columns (``position``, ``seed_splits``, ``last_verb``, ``success_ok``) turn
+cross-row rules into per-row values so they become ordinary column expectations
+with row-level examples in the report.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracer1.actions import Click
-from tracer1.envs.base import suite_trait
+from tracer1.envs.base import suite_names, suite_trait
 from tracer1.trajectory import Episode
 
 if TYPE_CHECKING:
@@ -66,7 +67,21 @@ STEPS_COLUMNS: tuple[Column, ...] = (
     Column("box_right", "int64", nullable=True),
     Column("box_bottom", "int64", nullable=True),
     Column("obs_chars", "int64"),
+    Column("n_elements", "int64"),
     Column("screenshot_ok", "int64"),
+)
+
+ELEMENTS_COLUMNS: tuple[Column, ...] = (
+    Column("file", "str"),
+    Column("line", "int64"),
+    Column("split", "str"),
+    Column("episode_id", "str"),
+    Column("step", "int64"),
+    Column("element", "int64"),
+    Column("box_left", "int64"),
+    Column("box_top", "int64"),
+    Column("box_right", "int64"),
+    Column("box_bottom", "int64"),
 )
 
 EPISODES_COLUMNS: tuple[Column, ...] = (
@@ -78,10 +93,12 @@ EPISODES_COLUMNS: tuple[Column, ...] = (
     Column("suite", "str"),
     Column("family", "str"),
     Column("seed", "int64"),
+    Column("difficulty", "int64"),
     Column("n_steps", "int64"),
     Column("instruction", "str"),
     Column("last_verb", "str"),
     Column("ends_ok", "int64"),
+    Column("success_ok", "int64"),
     Column("seed_splits", "int64"),
     Column("instruction_splits", "int64"),
 )
@@ -95,6 +112,7 @@ SPLITS_COLUMNS: tuple[Column, ...] = (
 
 TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "steps": STEPS_COLUMNS,
+    "elements": ELEMENTS_COLUMNS,
     "episodes": EPISODES_COLUMNS,
     "splits": SPLITS_COLUMNS,
 }
@@ -102,11 +120,13 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
 # Columns that identify a row in failure examples, per table.
 ROW_KEYS: dict[str, tuple[str, ...]] = {
     "steps": ("file", "line", "episode_id", "step"),
+    "elements": ("file", "line", "episode_id", "step", "element"),
     "episodes": ("file", "line", "episode_id"),
     "splits": ("file", "split"),
 }
 
 _INT_NULLABLE = "Int64"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _step_rows(files: Sequence[SplitFile]) -> dict[str, list[Any]]:
@@ -122,7 +142,7 @@ def _step_rows(files: Sequence[SplitFile]) -> dict[str, list[Any]]:
                     step.index, position, action.verb,
                     action.x if is_click else None, action.y if is_click else None,
                     *(box.to_list() if box is not None else (None,) * 4),
-                    len(step.observation.text),
+                    len(step.observation.text), len(step.observation.elements),
                     int(screenshot_ok(sf.path, step.observation.screenshot)),
                 )
                 for col, value in zip(cols.values(), row, strict=True):
@@ -130,13 +150,36 @@ def _step_rows(files: Sequence[SplitFile]) -> dict[str, list[Any]]:
     return cols
 
 
+def _element_rows(files: Sequence[SplitFile]) -> dict[str, list[Any]]:
+    cols: dict[str, list[Any]] = {c.name: [] for c in ELEMENTS_COLUMNS}
+    for sf in files:
+        for line, ep in sf.episodes:
+            for step in ep.steps:
+                for index, element in enumerate(step.observation.elements):
+                    row = (sf.path, line, sf.split, ep.episode_id, step.index, index,
+                           *element.box.to_list())
+                    for col, value in zip(cols.values(), row, strict=True):
+                        col.append(value)
+    return cols
+
+
 def screenshot_ok(split_path: str, screenshot: str | None) -> bool:
-    """No screenshot referenced, or a file inside the trajectory directory that exists."""
+    """No screenshot referenced, or a PNG file inside the trajectory directory.
+
+    The signature is read, not the name trusted: a text file called ``0.png`` would
+    reach the VLM's image decoder in the middle of training.
+    """
     if screenshot is None:
         return True
     root = Path(split_path).parent.resolve()
     path = (root / screenshot).resolve()
-    return path.is_relative_to(root) and path.is_file()
+    if not (path.is_relative_to(root) and path.is_file()):
+        return False
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+    except OSError:
+        return False
 
 
 def _ends_ok(ep: Episode) -> bool:
@@ -145,6 +188,23 @@ def _ends_ok(ep: Episode) -> bool:
         return False
     verbs = suite_trait(ep.suite, "terminal_verbs")
     return verbs is None or ep.steps[-1].action.verb in verbs
+
+
+def _success_ok(ep: Episode, live: frozenset[str]) -> bool:
+    """A live suite's episode claims success only if its last step earned a reward (success
+    is "ended with a positive reward", `tracer1.data.build.expert_episode`). Imported
+    episodes record no rewards: their success is the dataset's word."""
+    if not ep.success or ep.suite not in live:
+        return True
+    return bool(ep.steps) and ep.steps[-1].reward > 0
+
+
+def elements_frame(files: Sequence[SplitFile]) -> pd.DataFrame:
+    """One row per element of every step's observation, in file order."""
+    import pandas as pd
+
+    frame = pd.DataFrame(_element_rows(files), columns=[c.name for c in ELEMENTS_COLUMNS])
+    return _set_types(frame, ELEMENTS_COLUMNS)
 
 
 def steps_frame(files: Sequence[SplitFile]) -> pd.DataFrame:
@@ -161,14 +221,16 @@ def episodes_frame(files: Sequence[SplitFile]) -> pd.DataFrame:
     (suite, family, seed) / (suite, instruction) occurs in."""
     import pandas as pd
 
+    live = frozenset(suite_names())
     rows = [
         (  # in EPISODES_COLUMNS order
             sf.path, line, sf.split, ep.split, ep.episode_id, ep.suite, ep.family, ep.seed,
-            len(ep.steps), ep.instruction,
+            ep.difficulty, len(ep.steps), ep.instruction,
             # "" rather than null: an empty episode must fail "ends in done/answer", and
             # GE's set expectations skip nulls.
             ep.steps[-1].action.verb if ep.steps else "",
             int(_ends_ok(ep)),
+            int(_success_ok(ep, live)),
             0,
             0,
         )
@@ -214,6 +276,7 @@ def build_frames(files: Sequence[SplitFile]) -> dict[str, pd.DataFrame]:
     """All validated tables by name."""
     return {
         "steps": steps_frame(files),
+        "elements": elements_frame(files),
         "episodes": episodes_frame(files),
         "splits": splits_frame(files),
     }

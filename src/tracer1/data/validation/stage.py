@@ -20,7 +20,7 @@ from tracer1.config import ValidateDatasetConfig
 from tracer1.data.jsonl import DataFileError, iter_episodes, split_path
 from tracer1.data.validation.checks import all_checks
 from tracer1.data.validation.frames import SplitFile, build_frames
-from tracer1.data.validation.report import ValidationReport, summary_lines
+from tracer1.data.validation.report import Outcome, ValidationReport, summary_lines
 from tracer1.io import atomic_dir, write_json
 
 if TYPE_CHECKING:
@@ -34,11 +34,17 @@ def load_split_files(input_dir: str | Path, splits: Sequence[str]) -> list[Split
     """Parse every configured split strictly; a missing file becomes an empty, absent split.
 
     A missing split is left to the GE suite (``splits.n_episodes >= 1``) so it is
-    reported with the other violations; a malformed file raises DataFileError.
+    reported with the other violations; a malformed file raises DataFileError, and so
+    does a split file that resolves outside `input_dir` (a symlink out of the
+    directory): what is validated must be what the directory holds.
     """
     files = []
+    root = Path(input_dir).resolve()
     for split in splits:
         path = split_path(input_dir, split)
+        if not path.resolve().is_relative_to(root):
+            raise DataFileError(path, None, "<file>", f"resolves to {path.resolve()}, outside "
+                                f"the trajectory directory {input_dir} (a symlink?)")
         if not path.is_file():
             files.append(SplitFile(split, str(path), exists=False))
             continue
@@ -67,19 +73,12 @@ def validate_dataset(cfg: ValidateDatasetConfig) -> ValidationReport:
     except DataFileError as exc:
         return _unreadable(exc, result_path, docs_dir, paths)
     timings = {"read": time.perf_counter() - started}
-
-    mark = time.perf_counter()
-    frames = build_frames(files)
-    timings["frames"] = time.perf_counter() - mark
-
-    from tracer1.data.validation.gx_run import run_checks  # lazy: pulls in GE
-
-    mark = time.perf_counter()
-    # Data Docs are built in a staging directory and swapped in whole, so a reader never
-    # sees a mix of this run's pages and the previous run's.
-    with atomic_dir(docs_dir) as staging:
-        outcomes = tuple(run_checks(frames, all_checks(cfg), docs_dir=staging))
-    timings["great_expectations"] = time.perf_counter() - mark
+    try:
+        frames, outcomes = _run_suite(cfg, files, docs_dir, timings)
+    except Exception:
+        # A crash must not leave the previous run's verdict standing as if it were this one's.
+        _discard(result_path, docs_dir)
+        raise
     paths["docs_index"] = str(docs_dir / "index.html")
 
     stats = dataset_stats(files, frames)
@@ -93,6 +92,31 @@ def validate_dataset(cfg: ValidateDatasetConfig) -> ValidationReport:
     )
     write_json(result_path, report.to_json())
     return report
+
+
+def _run_suite(
+    cfg: ValidateDatasetConfig, files: Sequence[SplitFile], docs_dir: Path,
+    timings: dict[str, float],
+) -> tuple[dict[str, pd.DataFrame], tuple[Outcome, ...]]:
+    """Flatten the parsed files and run the GE suite on them, building Data Docs."""
+    mark = time.perf_counter()
+    frames = build_frames(files)
+    timings["frames"] = time.perf_counter() - mark
+
+    from tracer1.data.validation.gx_run import run_checks  # lazy: pulls in GE
+
+    mark = time.perf_counter()
+    # Data Docs are built in a staging directory and swapped in whole, so a reader never
+    # sees a mix of this run's pages and the previous run's.
+    with atomic_dir(docs_dir) as staging:
+        outcomes = tuple(run_checks(frames, all_checks(cfg), docs_dir=staging))
+    timings["great_expectations"] = time.perf_counter() - mark
+    return frames, outcomes
+
+
+def _discard(result_path: Path, docs_dir: Path) -> None:
+    result_path.unlink(missing_ok=True)
+    shutil.rmtree(docs_dir, ignore_errors=True)
 
 
 def _unreadable(
