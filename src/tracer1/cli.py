@@ -250,7 +250,7 @@ def evaluate_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
 
 @app.command("promote")
 def promote_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
-    """Eval gate, then the MLflow registry: `challenger` always, `champion` only on a pass."""
+    """Eval gate, then the MLflow registry: `challenger` if it loads, `champion` only on a pass."""
     from tracer1 import stages
 
     p = _load(params)

@@ -24,7 +24,10 @@ Checks, each reported pass or fail with one human-readable reason:
   is no champion yet);
 * ``registry_champion`` — only when the caller passes the registry's state: the
   report was scored against the champion the registry holds *now* (a report
-  without a champion cannot promote over an existing one).
+  without a champion cannot promote over an existing one);
+* ``loadable`` — added after the gate by the registry (`with_load_check`): the
+  registered version loads back and plans. A version that does not is rejected
+  whatever the report said.
 
 Nothing here imports MLflow or touches files, so every branch is a unit test. The gate
 reads report schema `REPORT_SCHEMA_VERSION` (2: Wilson `ci95`, `paired` differences) and
@@ -47,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tracer1.config import PromoteConfig
@@ -387,4 +390,22 @@ def decide(
     )
 
 
-__all__ = ["Check", "Decision", "RegistryState", "decide"]
+def with_load_check(decision: Decision, uri: str, problem: str | None) -> Decision:
+    """`decision` once the registry has tried to load `uri` back: a ``loadable`` check
+    appended, and the verdict a reject when `problem` (why it failed) is not None.
+
+    The gate judges the report; whether the registered artifact works is only known
+    after registering it, and a model nobody can load is no candidate, however well
+    the report says it did.
+    """
+    if problem is None:
+        check = Check("loadable", True, f"{uri} loads back and plans")
+    else:
+        check = Check("loadable", False, f"{uri} does not load: {problem}", {"error": problem})
+    mark = "PASS" if check.passed else "FAIL"
+    return replace(decision, decision=decision.decision if check.passed else "reject",
+                   checks=(*decision.checks, check),
+                   reasons=(*decision.reasons, f"{mark} {check.reason}"))
+
+
+__all__ = ["Check", "Decision", "RegistryState", "decide", "with_load_check"]

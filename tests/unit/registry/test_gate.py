@@ -7,7 +7,13 @@ import pytest
 
 from tracer1.config import PromoteConfig
 from tracer1.evaluation.report import SCHEMA_VERSION
-from tracer1.registry.gate import REPORT_SCHEMA_VERSION, Decision, RegistryState, decide
+from tracer1.registry.gate import (
+    REPORT_SCHEMA_VERSION,
+    Decision,
+    RegistryState,
+    decide,
+    with_load_check,
+)
 
 CFG = PromoteConfig(floors={"tooluse": 0.3}, tolerance=0.02, margin=0.0)
 TASKS = [f"t{i}" for i in range(10)]
@@ -307,6 +313,29 @@ def test_stale_champion_version_rejects():
 def test_without_registry_state_the_check_is_skipped():
     d = decide(report({"tooluse": suite(SIX)}), CFG)
     assert not any(c.name == "registry_champion" for c in d.checks)
+
+
+# ------------------------------------------------------------------- loadability
+
+
+def test_a_promoted_candidate_that_does_not_load_is_a_reject():
+    d = decide(report({"tooluse": suite(SIX)}), CFG)
+    assert d.promoted
+    broken = with_load_check(d, "models:/m/3", "OSError('weights are corrupt')")
+    assert broken.decision == "reject" and not broken.promoted
+    assert [c.name for c in broken.failures] == ["loadable"]
+    assert broken.reasons[:-1] == d.reasons  # the gate's own lines are kept
+    assert broken.reasons[-1] == "FAIL models:/m/3 does not load: OSError('weights are corrupt')"
+    assert check(broken, "loadable").data == {"error": "OSError('weights are corrupt')"}
+    assert json.loads(json.dumps(broken.to_json()))["decision"] == "reject"
+
+
+def test_a_loadable_candidate_keeps_its_verdict():
+    for d in (decide(report({"tooluse": suite(SIX)}), CFG),
+              decide(report({"tooluse": suite([0] * 10)}), CFG)):
+        ok = with_load_check(d, "models:/m/1", None)
+        assert ok.decision == d.decision and ok.failures == d.failures
+        assert ok.reasons[-1] == "PASS models:/m/1 loads back and plans"
 
 
 # ------------------------------------------------------------------------ JSON
