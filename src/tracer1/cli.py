@@ -336,8 +336,11 @@ def _find_tcmalloc() -> str | None:
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    env = fast_malloc_env(dict(os.environ), _find_tcmalloc())
-    if env is not None:
+    # Probe for the library only when about to re-exec under it: probing loads it into
+    # this process (ctypes), and a process that then runs on would free glibc's memory
+    # with tcmalloc and abort (``TRACER1_MALLOC=system`` did).
+    env = fast_malloc_env(dict(os.environ), FAST_MALLOC)
+    if env is not None and _find_tcmalloc() is not None:
         os.execve(sys.executable, [sys.executable, sys.argv[0], *sys.argv[1:]], env)
     app()
 
