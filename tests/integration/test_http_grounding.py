@@ -350,3 +350,19 @@ def test_a_reply_that_drips_inside_the_deadline_is_read(drip):
     srv = drip("body", size=80, gap_s=0.002)  # 80 bytes in ~0.2 s
     raw = urllib_post(srv.url + "/chat/completions", b"{}", {}, 5.0)
     assert json.loads(raw)["choices"][0]["message"]["content"] == "(500, 530)"
+
+
+def test_a_password_in_base_url_is_never_logged(caplog):
+    password = "pw-in-the-url-5c1d"
+
+    def refused(url, body, headers, timeout_s):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    config = GuiExecutorConfig(kind="http", base_url=f"http://svc:{password}@127.0.0.1:9/v1",
+                               model=MODEL, retries=1, backoff_s=0.0)
+    executor = HttpGroundingExecutor(config, transport=refused, sleep=lambda s: None)
+    with caplog.at_level(logging.DEBUG):
+        planned = Click(10, 10, target="Submit")
+        assert executor.resolve(planned, OBS) is planned
+    assert "http://svc:***@127.0.0.1:9/v1/chat/completions" in caplog.text
+    assert password not in caplog.text + repr(executor)

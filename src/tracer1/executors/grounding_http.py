@@ -394,6 +394,13 @@ class HttpGroundingExecutor:
     def from_config(cls, config: GuiExecutorConfig) -> HttpGroundingExecutor:
         return cls(config)
 
+    @property
+    def shown_url(self) -> str:
+        """`url` as logs show it: a password in it (``http://user:pw@host``) redacted."""
+        from tracer1.tracking import redact
+
+        return redact(self.url)
+
     def _read_key(self) -> str | None:
         name = self.config.api_key_env
         key = os.environ.get(name, "").strip() if name else ""
@@ -425,7 +432,7 @@ class HttpGroundingExecutor:
             if self._api_key:  # a hostile server could echo the header back; redact, then cut
                 shown = shown.replace(self._api_key, "***")
             logger.warning("grounding model at %s: no point in the %s %r; executing the "
-                           "planner's point", self.url, "answer" if reply is not None else
+                           "planner's point", self.shown_url, "answer" if reply is not None else
                            "reply", shown[:200])
         return point
 
@@ -453,9 +460,9 @@ class HttpGroundingExecutor:
                 if not _retryable(exc):
                     break
                 logger.info("grounding model at %s: attempt %d/%d failed (%s)",
-                            self.url, attempt + 1, attempts, problem)
+                            self.shown_url, attempt + 1, attempts, problem)
         logger.warning("grounding model at %s failed (%s) after %d request(s); executing the "
-                       "planner's point", self.url, problem, attempt + 1)
+                       "planner's point", self.shown_url, problem, attempt + 1)
         return None
 
     def _image_url(self, observation: Observation) -> str | None:
@@ -488,7 +495,7 @@ class HttpGroundingExecutor:
         self._api_key = self._read_key()
 
     def __repr__(self) -> str:
-        return f"HttpGroundingExecutor(url={self.url!r}, model={self.config.model!r})"
+        return f"HttpGroundingExecutor(url={self.shown_url!r}, model={self.config.model!r})"
 
 
 __all__ = [
