@@ -190,17 +190,18 @@ def candidate_version(name: str, digest: str) -> str | None:
     return str(versions[0]) if versions else None
 
 
-def registry_state(name: str, digest: str) -> RegistryState:
-    """What the gate must compare the candidate with `digest` against.
+def registry_state(name: str, digest: str, scored: str | None = None) -> RegistryState:
+    """What the gate must compare the candidate with `digest` against; `scored` is the
+    champion version the report was scored against (None: none, or not said).
 
-    Normally the registry's champion now. But when the champion *is* this candidate, an
-    earlier attempt of this step promoted it and died before reporting success; the retry
-    judges the same report against the champion that attempt saw (its
-    ``tracer1.compared_champion`` tag), or it would reject the champion for not having
-    scored itself.
+    Normally the registry's champion now. But when the champion *is* this candidate and
+    the report did not score it, an earlier attempt of this step promoted it and died
+    before reporting success; the retry judges the same report against the champion that
+    attempt saw (its ``tracer1.compared_champion`` tag), or it would reject the champion
+    for not having scored itself.
     """
     current = champion_version(name)
-    if current is None or candidate_version(name, digest) != current:
+    if current is None or scored == current or candidate_version(name, digest) != current:
         return RegistryState(current)
     seen = _client().get_model_version(name, current).tags.get(COMPARED_TAG)
     if seen is None:
@@ -235,7 +236,8 @@ def promote(
     version that does not load back and plan (`check_loadable`) gets no alias; its tags
     and the returned `PromotionResult.decision` say ``reject`` with the load error -
     the caller decides whether that is fatal (`tracer1.registry.stage` raises
-    `UnloadableModelError` after writing decision.json).
+    `UnloadableModelError` after writing decision.json). A reused version's tags are
+    rewritten with this verdict, except the champion's when it is not promoted again.
 
     Version tags: the decision and metrics, then `tags` (which win): the caller's
     lineage, computed once by `tracer1.registry.stage.promote_stage` with
@@ -254,8 +256,11 @@ def promote(
         version = register_candidate(model_dir, name=name, tags=pending, run_id=run_id)
     problem = load_problem(name, version)
     final = with_load_check(decision, f"models:/{name}/{version}", problem)
-    set_version_tags(name, version, {**version_tags(final, model_dir), **lineage,
-                                     LOAD_ERROR_TAG: problem or "none"})
+    # The champion's tags say why it is the champion: judging it again without promoting
+    # it (compared with itself, say) must not relabel the serving version "reject".
+    if not (version == before and not final.promoted):
+        set_version_tags(name, version, {**version_tags(final, model_dir), **lineage,
+                                         LOAD_ERROR_TAG: problem or "none"})
     aliases = []
     if problem is None:
         set_alias(name, CHALLENGER, version)

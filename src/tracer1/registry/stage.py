@@ -64,8 +64,15 @@ def gate_decision(
     if digest is None:
         state = RegistryState(mlflow_registry.champion_version(cfg.model_name))
     else:
-        state = mlflow_registry.registry_state(cfg.model_name, digest)
+        state = mlflow_registry.registry_state(cfg.model_name, digest, _scored(report))
     return decide(report, cfg, state)
+
+
+def _scored(report: Any) -> str | None:
+    """The champion version `report` says it scored (None when it says none, or is junk)."""
+    roles = report.get("roles") if isinstance(report, dict) else None
+    version = roles.get("champion_version") if isinstance(roles, dict) else None
+    return str(version) if version is not None else None
 
 
 def promote_stage(

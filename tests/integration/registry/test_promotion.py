@@ -248,6 +248,15 @@ def test_a_retried_promote_reuses_the_version_it_registered(
     assert again.registry.champion_before == again.registry.champion_after == "1"
     assert MlflowClient().get_model_version(name, "1").tags["tracer1.decision"] == "promote"
 
+    # The champion re-evaluated against itself (the report scored v1): judged against the
+    # registry as it is - no better than itself, so rejected on that alone.
+    (workspace / "r.json").write_text(json.dumps(report([1] * 10, [1] * 10, "1")))
+    itself = attempt()
+    assert {c.name for c in itself.decision.failures} == {"beats_champion"}
+    assert registry.champion_version(name) == "1" and _versions(name) == [1]
+    assert MlflowClient().get_model_version(name, "1").tags["tracer1.decision"] == "promote"
+    (workspace / "r.json").write_text(json.dumps(report([1] * 10)))
+
     # A different candidate is a new version.
     other = promote_stage(cfg, store.cfg, report_path=workspace / "r.json",
                           model_dir=planner_dir("other", "other"))
