@@ -43,8 +43,7 @@ def _load(path: Path) -> Params:
     try:
         return load_params(path)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(f"error: {exc}", 2) from None
 
 
 def _variant(params: Params, variant: str | None) -> str:
@@ -52,13 +51,15 @@ def _variant(params: Params, variant: str | None) -> str:
     try:
         params.forecast.horizon(name)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(f"error: {exc}", 2) from None
     return name
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
+    """Print `message` (credentials redacted: errors quote the URIs they were given)."""
+    from tracer1.tracking import redact
+
+    typer.echo(redact(message), err=True)
     return typer.Exit(code)
 
 
@@ -268,7 +269,7 @@ def evaluate_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
 
 @app.command("promote")
 def promote_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
-    """Eval gate, then the MLflow registry: `challenger` always, `champion` only on a pass."""
+    """Eval gate, then the MLflow registry: `challenger` if it loads, `champion` only on a pass."""
     from tracer1 import stages
 
     p = _load(params)
@@ -353,11 +354,32 @@ def _find_tcmalloc() -> str | None:
     return FAST_MALLOC
 
 
+def run_app() -> None:
+    """`app` behind the error boundary: every line printed or logged is redacted
+    (`tracking.redact_output`), and an unexpected error is printed as its traceback,
+    redacted, with exit status 1. A library error quotes the URI it was given, password
+    and all (``API request to http://user:secret@host/... failed``)."""
+    import traceback
+
+    from tracer1.tracking import redact, redact_output
+
+    redact_output()
+    try:
+        app()
+    except Exception as exc:  # the boundary: anything not handled above is shown, redacted
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+        sys.stderr.flush()
+        raise SystemExit(1) from None
+
+
 def main() -> None:  # pragma: no cover - console entry point
-    env = fast_malloc_env(dict(os.environ), _find_tcmalloc())
-    if env is not None:
+    # Probe for the library only when about to re-exec under it: probing loads it into
+    # this process (ctypes), and a process that then runs on would free glibc's memory
+    # with tcmalloc and abort (``TRACER1_MALLOC=system`` did).
+    env = fast_malloc_env(dict(os.environ), FAST_MALLOC)
+    if env is not None and _find_tcmalloc() is not None:
         os.execve(sys.executable, [sys.executable, sys.argv[0], *sys.argv[1:]], env)
-    app()
+    run_app()
 
 
 if __name__ == "__main__":  # pragma: no cover

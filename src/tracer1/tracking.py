@@ -15,15 +15,20 @@ Usage, in a stage function::
 
 Nothing happens at import: the URI is resolved, the store folder created and
 MLflow imported only when `configure` (or `stage_run`) is called. Params and
-tags are scrubbed of credentials before they reach the store.
+tags are scrubbed of credentials before they reach the store, and a process entry
+(the CLI, a Kubeflow component) calls `redact_output` so nothing it prints or logs -
+an MLflow error quoting ``http://user:password@host``, a traceback, MLflow's own
+"View run at <tracking URI>" line - carries a credential either.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -57,7 +62,13 @@ _SECRET_VALUE = re.compile(
     r"AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
     r"|\b(?:ghp|gho|ghs|github_pat|hf|sk|xox[bap])[-_][A-Za-z0-9_-]{16,}"
 )
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]+):[^@/\s]+@")
+# user:password@ in a URL. The password runs to the *last* @ before the host's end (a
+# password may hold an unescaped @); the user may be empty (``https://:token@host``).
+# The scheme starts at a word's start and is short: `redact` runs over all the output
+# (`RedactedStream`), and a long run of letters must not be tried at every position.
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)"
+    r"(?P<user>[^:/@\s'\"]*):[^/\s?#'\"]+@")
 
 
 def is_secret_key(key: str) -> bool:
@@ -88,6 +99,46 @@ def redact(value: str, env_secrets: list[str] | None = None) -> str:
         value = value.replace(secret, _REDACTED)
     value = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{_REDACTED}@", value)
     return _SECRET_VALUE.sub(_REDACTED, value)
+
+
+class RedactedStream:
+    """A text stream that writes everything through `redact` (the rest is the stream's)."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(redact(text) if isinstance(text, str) else text)
+        return len(text)  # what the caller handed over, as a stream reports it
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, buffer...
+        return getattr(self.stream, name)
+
+
+def redact_output() -> None:
+    """Redact credentials in everything this process prints or logs from now on.
+
+    Wraps `sys.stdout` and `sys.stderr` in `RedactedStream` (once) and points the root
+    logger's stream handlers at the wrapped streams: library errors quote whatever URI
+    they were given (``API request to http://user:secret@host/... failed``), and MLflow
+    prints the tracking URI after every run. Called at the process entries (`tracer1`'s
+    `main`, `tracer1.workspace.run_stage`); writes straight to the file descriptors
+    (a child process) are not covered.
+    """
+    originals = {}
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactedStream):
+            originals[id(stream)] = wrapped = RedactedStream(stream)
+            setattr(sys, name, wrapped)
+    for handler in logging.getLogger().handlers:
+        stream = getattr(handler, "stream", None)
+        if isinstance(handler, logging.StreamHandler) and id(stream) in originals:
+            handler.setStream(originals[id(stream)])
 
 
 def scrub(items: Mapping[str, Any]) -> dict[str, str]:
@@ -414,6 +465,7 @@ __all__ = [
     "is_secret_key",
     "pipeline_id",
     "redact",
+    "redact_output",
     "resolve_tracking_uri",
     "run_name",
     "scrub",

@@ -151,6 +151,9 @@ def run_stage(
     """
     from tracer1 import stages, tracking
 
+    # A Kubeflow component's process prints whatever this raises or logs: no credential
+    # (a password in MLFLOW_TRACKING_URI) may be in it, as behind `tracer1`'s own entry.
+    tracking.redact_output()
     io = _stage_io(stage, variant, inputs, outputs)
     params_file = Path(params_path).resolve()
     params = load_params(params_file, _overrides(run_parameters or {}))

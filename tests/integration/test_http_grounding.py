@@ -5,13 +5,15 @@ screen, reads the target description from the prompt the client sent, and answer
 with the centre of the screen element whose text that description contains - so a
 client that sends the wrong target, model or key gets a wrong point or an error.
 Scripted misbehaviour (sleeping past the timeout, 500s, echoing headers) exercises
-retries and the fallback to the planner's point.
+retries and the fallback to the planner's point; a raw-socket server that drips its
+reply a byte at a time checks the deadline holds over the whole exchange.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ import pytest
 
 from tracer1.actions import Box, Click
 from tracer1.executors import ExecutingEnv, GuiExecutorConfig, HttpGroundingExecutor
+from tracer1.executors.grounding_http import urllib_post
 from tracer1.trajectory import Element, Observation, Task
 
 pytestmark = pytest.mark.integration
@@ -231,3 +234,135 @@ def test_executing_env_with_the_served_model(server):
     env.reset(Task("t", "fake", "f", 0, "cancel the form"))
     _, _, _, info = env.step(Click(10, 10, target="Cancel"))
     assert info == {"point": [800, 530], "planned_point": [10, 10]}
+
+
+# ------------------------------------------------------------ a server that drips
+
+
+class DripServer:
+    """A raw-socket HTTP server on loopback that sends its reply one byte per `gap_s`.
+
+    ``mode="body"``: status line and headers at once, then a `size`-byte body (a
+    completion answering ``(500, 530)``, padded) dripped; ``mode="headers"``: the
+    status line, then `size` bytes of one header dripped, then the rest. Every
+    byte arrives well inside any socket timeout, so only a deadline over the whole
+    exchange stops the client. A client that gives up ends the drip (the send fails).
+    """
+
+    def __init__(self, mode: str, *, size: int = 60, gap_s: float = 0.1):
+        self.mode, self.size, self.gap_s = mode, size, gap_s
+        self.sent: list[int] = []  # bytes dripped, per connection
+        self.stopping = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.05)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                self._drip(conn)
+
+    def _drip(self, conn: socket.socket) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:  # the body is tiny and sent with the headers
+            request += conn.recv(65536)
+        answer = {"choices": [{"message": {"content": "(500, 530)"}}]}
+        body = json.dumps(answer, separators=(",", ":")).encode().ljust(self.size)
+        if self.mode == "body":
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            drip, tail = body, b""
+        else:
+            head = b"HTTP/1.1 200 OK\r\nX-Pad: "
+            drip = b"a" * self.size
+            tail = f"\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+        self.sent.append(0)
+        try:
+            conn.sendall(head)
+            for i in range(len(drip)):
+                if self.stopping.wait(self.gap_s):
+                    return
+                conn.sendall(drip[i:i + 1])
+                self.sent[-1] += 1
+            conn.sendall(tail)
+        except OSError:
+            pass  # the client hung up: what the deadline is for
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def drip():
+    servers: list[DripServer] = []
+
+    def start(mode: str, **kw) -> DripServer:
+        servers.append(DripServer(mode, **kw))
+        return servers[-1]
+
+    yield start
+    for srv in servers:
+        srv.close()
+
+
+DEADLINE_S = 0.5
+SLACK_S = 1.0  # two busy cores; the drip itself would take 6 s
+
+
+@pytest.mark.parametrize("mode", ["body", "headers"])
+def test_a_dripping_server_cannot_outlast_the_deadline(drip, mode):
+    srv = drip(mode)  # 60 bytes, one per 0.1 s: each read waits 0.1 s, far below 0.5 s
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        urllib_post(srv.url + "/chat/completions", b"{}", {"Content-Type": "application/json"},
+                    DEADLINE_S)
+    elapsed = time.monotonic() - started
+    assert DEADLINE_S * 0.9 <= elapsed < DEADLINE_S + SLACK_S
+    assert 0 < srv.sent[0] < srv.size  # cut off mid-drip (the whole drip takes 6 s)
+
+
+@pytest.mark.parametrize("mode", ["body", "headers"])
+def test_the_executor_falls_back_within_the_deadline_per_attempt(drip, mode):
+    """The documented worst case, ``(retries + 1) * timeout_s`` plus the backoff, holds."""
+    srv = drip(mode)
+    executor = executor_for(srv, timeout_s=DEADLINE_S, retries=1, backoff_s=0.01)
+    planned = Click(10, 10, target="Submit")
+    started = time.monotonic()
+    assert executor.resolve(planned, OBS) is planned
+    elapsed = time.monotonic() - started
+    assert (executor.failures, executor.requests, len(srv.sent)) == (1, 2, 2)
+    assert elapsed < 2 * DEADLINE_S + 0.01 + SLACK_S
+
+
+def test_a_reply_that_drips_inside_the_deadline_is_read(drip):
+    srv = drip("body", size=80, gap_s=0.002)  # 80 bytes in ~0.2 s
+    raw = urllib_post(srv.url + "/chat/completions", b"{}", {}, 5.0)
+    assert json.loads(raw)["choices"][0]["message"]["content"] == "(500, 530)"
+
+
+def test_a_password_in_base_url_is_never_logged(caplog):
+    password = "pw-in-the-url-5c1d"
+
+    def refused(url, body, headers, timeout_s):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    config = GuiExecutorConfig(kind="http", base_url=f"http://svc:{password}@127.0.0.1:9/v1",
+                               model=MODEL, retries=1, backoff_s=0.0)
+    executor = HttpGroundingExecutor(config, transport=refused, sleep=lambda s: None)
+    with caplog.at_level(logging.DEBUG):
+        planned = Click(10, 10, target="Submit")
+        assert executor.resolve(planned, OBS) is planned
+    assert "http://svc:***@127.0.0.1:9/v1/chat/completions" in caplog.text
+    assert password not in caplog.text + repr(executor)

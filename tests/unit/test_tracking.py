@@ -119,6 +119,52 @@ def test_redact_env_secret_url_password_and_known_shapes(monkeypatch):
     assert "https://alice:***@minio.local:9000/bucket" in out and out.endswith(" 1")
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("API request to http://user:secret@127.0.0.1:9/api/2.0 failed",
+     "API request to http://user:***@127.0.0.1:9/api/2.0 failed"),
+    ("http://u:p@ss:w@rd@host:5000/x", "http://u:***@host:5000/x"),  # unescaped @ inside
+    ("https://:tok3n-abc@host/", "https://:***@host/"),  # a token with no user
+    ("'http://u:pw@h:1' and other@example.com", "'http://u:***@h:1' and other@example.com"),
+    ("http://host:8080/path user@example.com", "http://host:8080/path user@example.com"),
+    ("sqlite:///mlflow/mlflow.db s3://bucket/key", "sqlite:///mlflow/mlflow.db s3://bucket/key"),
+])
+def test_redact_url_passwords(text, shown):
+    assert tracking.redact(text, []) == shown
+
+
+def test_redact_is_linear_on_long_output():
+    # It runs over everything the CLI prints: a long run of letters must not be retried at
+    # every position (the old pattern is quadratic: 7 s at 20 k characters, minutes here).
+    import time
+
+    text = "a" * 200_000 + "://" + "b" * 200_000
+    started = time.monotonic()
+    assert tracking.redact(text, []) == text
+    assert time.monotonic() - started < 1.0
+
+
+def test_redacted_stream_and_redact_output(monkeypatch):
+    import io
+    import logging
+
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    handler = logging.StreamHandler(err)  # configured before, as a host process may have
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [handler])
+    tracking.redact_output()
+    tracking.redact_output()  # idempotent: wrapped once
+    assert isinstance(sys.stdout, tracking.RedactedStream) and sys.stdout.stream is out
+    assert handler.stream is sys.stderr
+    assert sys.stdout.write("at http://u:hunter22@h/\n") == len("at http://u:hunter22@h/\n")
+    logging.getLogger("t").warning("logged http://u:hunter22@h/")
+    print("printed", "http://u:hunter22@h/", file=sys.stderr)
+    assert out.getvalue() == "at http://u:***@h/\n"
+    assert err.getvalue() == "logged http://u:***@h/\nprinted http://u:***@h/\n"
+    assert sys.stdout.isatty() is False  # everything else is the stream's
+
+
 def test_scrub_drops_secret_keys_and_stringifies(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "planted-secret-value-xyz")
     out = tracking.scrub({"aws_secret_access_key": "x", "lr": 0.1,

@@ -26,12 +26,15 @@ True
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
+import io
 import json
 import logging
 import math
 import os
 import re
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -218,25 +221,142 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+def _time_left(deadline: float, timeout_s: float) -> float:
+    """Seconds until `deadline`; TimeoutError once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError(f"no complete reply within {timeout_s:g} s")
+    return left
+
+
+class _DeadlineSocket:
+    """A connected socket whose every wait is cut to what is left of one deadline.
+
+    A socket timeout bounds each wait, not the exchange: a server that sends one byte
+    just inside it, again and again, holds a read for ever (a body dripped at one byte
+    per 0.4 s held one action for 202 s). Before each send and receive the timeout is
+    set to the time left, so the whole exchange - request, status line, headers, body -
+    ends by the deadline. `http.client` only sends, reads through `makefile` and
+    closes; the file keeps the socket open until it is closed too, as a real one does.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float, timeout_s: float):
+        self._sock = sock
+        self._deadline = deadline
+        self._timeout_s = timeout_s
+        self._files = 0
+        self._closed = False
+
+    def _arm(self) -> None:
+        self._sock.settimeout(_time_left(self._deadline, self._timeout_s))
+
+    def sendall(self, data: bytes) -> None:
+        self._arm()  # since 3.5 the timeout bounds the whole sendall
+        self._sock.sendall(data)
+
+    def recv_into(self, buffer: Any) -> int:
+        self._arm()
+        return self._sock.recv_into(buffer)
+
+    def makefile(self, mode: str = "rb", buffering: int | None = None) -> io.BufferedReader:
+        if mode != "rb":
+            raise ValueError(f"only binary reads are supported, not {mode!r}")
+        self._files += 1
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def _file_closed(self) -> None:
+        self._files -= 1
+        if self._closed and self._files <= 0:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._files <= 0:
+            self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:  # setsockopt, fileno, ...
+        return getattr(self._sock, name)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The raw file under `_DeadlineSocket.makefile`: every read armed with the time left."""
+
+    def __init__(self, sock: _DeadlineSocket):
+        super().__init__()
+        self._owner = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._owner.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            self._owner._file_closed()
+
+
+class _DeadlineHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection whose connect, send and every read end by one deadline."""
+
+    def __init__(self, *args: Any, deadline: float, timeout_s: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._deadline, self._timeout_s = deadline, timeout_s
+        self._create_connection = self._connect_socket
+
+    def _connect_socket(self, address: Any, timeout: Any, source_address: Any = None
+                        ) -> socket.socket:
+        sock = socket.create_connection(address, _time_left(self._deadline, self._timeout_s),
+                                        source_address)
+        # What is left after connecting bounds the TLS handshake (one timed operation).
+        sock.settimeout(_time_left(self._deadline, self._timeout_s))
+        return sock
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock = _DeadlineSocket(self.sock, self._deadline, self._timeout_s)
+
+
+class _DeadlineHTTPSConnection(_DeadlineHTTPConnection, http.client.HTTPSConnection):
+    """The same over TLS: `HTTPSConnection.connect` wraps the timed socket, then the
+    deadline wraps the TLS one."""
+
+
+class _DeadlineHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """Opens http and https with the deadline connections (proxies still apply)."""
+
+    def __init__(self, deadline: float, timeout_s: float):
+        urllib.request.HTTPHandler.__init__(self)
+        urllib.request.HTTPSHandler.__init__(self)
+        self._conn_args = {"deadline": deadline, "timeout_s": timeout_s}
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(functools.partial(_DeadlineHTTPConnection, **self._conn_args), req)
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(functools.partial(_DeadlineHTTPSConnection, **self._conn_args),
+                            req, context=self._context)
 
 
 def urllib_post(url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> bytes:
     """POST `body`; the response body, at most `MAX_BODY_BYTES`, within `timeout_s` in all.
 
-    `timeout_s` bounds each socket wait and the whole read, so a server dripping
-    bytes cannot hold a step for longer than one timeout.
+    `timeout_s` is a wall-clock deadline over the whole exchange - connect, request,
+    status line, headers, body: every socket wait gets only what is left of it
+    (`_DeadlineSocket`), so a server dripping bytes cannot hold a step for longer
+    than one timeout. (Name resolution is not bounded by it: the system resolver
+    cannot be interrupted; a grounding server is an address or a cluster name.)
     """
     deadline = time.monotonic() + timeout_s
+    opener = urllib.request.build_opener(_NoRedirect, _DeadlineHandler(deadline, timeout_s))
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
-    with _OPENER.open(request, timeout=timeout_s) as response:
+    with opener.open(request, timeout=timeout_s) as response:
         chunks, size = [], 0
-        while chunk := response.read(16_384):
+        while chunk := response.read1(16_384):  # what has arrived, not a full 16 KiB
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise ReplyError(f"reply over {MAX_BODY_BYTES} bytes")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reply took over {timeout_s:g} s")
             chunks.append(chunk)
     return b"".join(chunks)
 
@@ -274,6 +394,13 @@ class HttpGroundingExecutor:
     def from_config(cls, config: GuiExecutorConfig) -> HttpGroundingExecutor:
         return cls(config)
 
+    @property
+    def shown_url(self) -> str:
+        """`url` as logs show it: a password in it (``http://user:pw@host``) redacted."""
+        from tracer1.tracking import redact
+
+        return redact(self.url)
+
     def _read_key(self) -> str | None:
         name = self.config.api_key_env
         key = os.environ.get(name, "").strip() if name else ""
@@ -305,7 +432,7 @@ class HttpGroundingExecutor:
             if self._api_key:  # a hostile server could echo the header back; redact, then cut
                 shown = shown.replace(self._api_key, "***")
             logger.warning("grounding model at %s: no point in the %s %r; executing the "
-                           "planner's point", self.url, "answer" if reply is not None else
+                           "planner's point", self.shown_url, "answer" if reply is not None else
                            "reply", shown[:200])
         return point
 
@@ -333,9 +460,9 @@ class HttpGroundingExecutor:
                 if not _retryable(exc):
                     break
                 logger.info("grounding model at %s: attempt %d/%d failed (%s)",
-                            self.url, attempt + 1, attempts, problem)
+                            self.shown_url, attempt + 1, attempts, problem)
         logger.warning("grounding model at %s failed (%s) after %d request(s); executing the "
-                       "planner's point", self.url, problem, attempt + 1)
+                       "planner's point", self.shown_url, problem, attempt + 1)
         return None
 
     def _image_url(self, observation: Observation) -> str | None:
@@ -368,7 +495,7 @@ class HttpGroundingExecutor:
         self._api_key = self._read_key()
 
     def __repr__(self) -> str:
-        return f"HttpGroundingExecutor(url={self.url!r}, model={self.config.model!r})"
+        return f"HttpGroundingExecutor(url={self.shown_url!r}, model={self.config.model!r})"
 
 
 __all__ = [

@@ -3,8 +3,10 @@
 Checks, each reported pass or fail with one human-readable reason:
 
 * ``well_formed`` — schema version, roles and policy sections are what the
-  report contract says; a malformed report stops here (rejected with the list
-  of problems, never a deep KeyError);
+  report contract says, and each suite's numbers agree: rates in [0, 1], one 0|1
+  per-task outcome per episode, the success rate their mean (to the report's
+  rounding). A malformed report stops here (rejected with the list of problems,
+  never a deep KeyError): a report whose counts disagree is judged on none of them;
 * ``episodes:<suite>`` — the candidate ran at least one episode on the suite;
 * ``floor:<suite>`` — the candidate's primary metric reaches the suite's floor
   (`promote.floors`; a floor for a suite the report lacks fails). The floor is compared
@@ -13,26 +15,32 @@ Checks, each reported pass or fail with one human-readable reason:
   shown in the reason. Floors apply to every candidate, the first one too: with no
   champion to beat, a candidate below a floor is still rejected and no alias moves;
 * ``no_regression:<suite>`` — against the champion, paired on the task ids both
-  ran: mean(candidate − champion) ≥ −tolerance (no common task fails: an
-  unpaired comparison would be meaningless);
+  ran: mean(candidate − champion) ≥ −tolerance. Both must have run the same tasks
+  (as `evaluate` does): no common task, a champion task the candidate skipped, or
+  a task only the candidate ran fails (a comparison on a sample the candidate
+  chose would be meaningless);
 * ``beats_champion`` — the candidate's primary metric, averaged over the suites
   both have, exceeds the champion's by more than the margin (passes when there
   is no champion yet);
 * ``registry_champion`` — only when the caller passes the registry's state: the
   report was scored against the champion the registry holds *now* (a report
-  without a champion cannot promote over an existing one).
+  without a champion cannot promote over an existing one);
+* ``loadable`` — added after the gate by the registry (`with_load_check`): the
+  registered version loads back and plans. A version that does not is rejected
+  whatever the report said.
 
 Nothing here imports MLflow or touches files, so every branch is a unit test. The gate
 reads report schema `REPORT_SCHEMA_VERSION` (2: Wilson `ci95`, `paired` differences) and
 only its `suites` sections; `paired` is for people (`report.md`), not a gate input.
 
 >>> from tracer1.config import PromoteConfig
->>> suite = {"success_rate": 0.5, "ci95": [0.3, 0.7], "episodes": 10, "per_task": {"t1": 1}}
+>>> suite = {"success_rate": 0.5, "ci95": [0.1, 0.9], "episodes": 2,
+...          "per_task": {"t1": 1, "t2": 0}}
 >>> report = {"schema_version": 2, "policies": {"stage2": {"suites": {"tooluse": suite}}},
 ...           "roles": {"candidate": "stage2", "baseline": None, "champion": None}}
 >>> decide(report, PromoteConfig()).decision
 'promote'
->>> zero = {**suite, "success_rate": 0.0, "per_task": {"t1": 0}}
+>>> zero = {**suite, "success_rate": 0.0, "per_task": {"t1": 0, "t2": 0}}
 >>> report["policies"]["stage2"]["suites"]["tooluse"] = zero
 >>> decide(report, PromoteConfig(floors={"tooluse": 0.3})).decision  # no champion needed
 'reject'
@@ -42,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tracer1.config import PromoteConfig
@@ -128,6 +136,54 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def _is_ci(ci: Any) -> bool:
+    return isinstance(ci, list | tuple) and len(ci) == 2 and all(_is_number(v) for v in ci)
+
+
+def _is_rate(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= 1
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# The report rounds every float to 6 digits (`evaluation.report.DIGITS`): a success rate
+# may differ from the mean of its outcomes by half a unit there, never more.
+_ROUNDING = 1e-6
+
+
+def _count_problems(at: str, suite: dict[str, Any]) -> list[str]:
+    """`episodes`, `per_task` and `success_rate` must tell one story: one 0|1 outcome per
+    episode, and the rate their mean. A report whose numbers disagree was not produced
+    by `evaluate` (hand-edited, truncated, or from a broken scorer): nothing in it can
+    be trusted, so it is malformed rather than judged on its most flattering field."""
+    episodes, per_task, rate = suite.get("episodes"), suite.get("per_task"), suite.get(
+        "success_rate")
+    problems = []
+    if not _is_count(episodes):
+        problems.append(f"{at}.episodes: expected a count (integer >= 0), got {episodes!r}")
+    if not isinstance(per_task, dict) or not all(
+            _is_number(v) and v in (0, 1) for v in per_task.values()):
+        problems.append(f"{at}.per_task: expected an object of task id -> 0|1")
+        return problems
+    if _is_count(episodes) and episodes != len(per_task):
+        problems.append(f"{at}.episodes: {episodes} episodes but {len(per_task)} per-task "
+                        "outcomes (expected one outcome per episode)")
+    if not _is_rate(rate):
+        problems.append(f"{at}.success_rate: expected a rate in [0, 1], got {rate!r}")
+    else:
+        mean = sum(per_task.values()) / len(per_task) if per_task else 0.0
+        if abs(rate - mean) > _ROUNDING + _EPS:
+            problems.append(f"{at}.success_rate: {rate!r} is not the mean of its "
+                            f"{len(per_task)} per-task outcomes ({mean:.6f})")
+    ci = suite.get("ci95")
+    if ci is not None and not (_is_ci(ci) and _is_rate(ci[0]) and _is_rate(ci[1])
+                               and ci[0] <= ci[1]):
+        problems.append(f"{at}.ci95: expected [lo, hi] with 0 <= lo <= hi <= 1, got {ci!r}")
+    return problems
+
+
 def _suite_problems(where: str, suites: Any, metric: str) -> list[str]:
     if not isinstance(suites, dict) or not suites:
         return [f"{where}.suites: expected a non-empty object of suites"]
@@ -137,14 +193,9 @@ def _suite_problems(where: str, suites: Any, metric: str) -> list[str]:
         if not isinstance(suite, dict):
             problems.append(f"{at}: expected an object")
             continue
-        if not _is_number(suite.get(metric)):
+        if metric != "success_rate" and not _is_number(suite.get(metric)):
             problems.append(f"{at}.{metric}: expected a finite number, got {suite.get(metric)!r}")
-        episodes = suite.get("episodes")
-        if not isinstance(episodes, int) or isinstance(episodes, bool):
-            problems.append(f"{at}.episodes: expected an integer, got {episodes!r}")
-        per_task = suite.get("per_task", {})
-        if not isinstance(per_task, dict) or not all(_is_number(v) for v in per_task.values()):
-            problems.append(f"{at}.per_task: expected an object of task id -> 0|1")
+        problems += _count_problems(at, suite)
     return problems
 
 
@@ -203,10 +254,6 @@ def _floor(suite: str, floor: float, cand: dict[str, Any], metric: str) -> Check
     return Check(name, ok, reason, {"floor": floor, "value": value})
 
 
-def _is_ci(ci: Any) -> bool:
-    return isinstance(ci, list | tuple) and len(ci) == 2 and all(_is_number(v) for v in ci)
-
-
 def _no_regression(
     suite: str, cand: dict[str, Any], champ: dict[str, Any], tolerance: float
 ) -> Check:
@@ -214,20 +261,37 @@ def _no_regression(
     if suite not in cand:
         return Check(name, False, f"{suite}: the champion was scored on it, the candidate was not",
                      {"tolerance": tolerance, "paired_tasks": 0})
-    a = cand[suite].get("per_task", {})
-    b = champ[suite].get("per_task", {})
+    a = cand[suite]["per_task"]
+    b = champ[suite]["per_task"]
     common = sorted(set(a) & set(b))
     if not common:
         reason = (f"{suite}: no task ids in common between candidate and champion "
                   "(a paired comparison is impossible)")
         return Check(name, False, reason, {"tolerance": tolerance, "paired_tasks": 0})
     delta = sum(a[t] - b[t] for t in common) / len(common)
+    data = {"tolerance": tolerance, "paired_tasks": len(common), "delta": delta}
+    # `evaluate` scores every policy on the same tasks. A candidate that ran only some of
+    # the champion's (or others besides) is compared on a sample it chose: one easy common
+    # task "pairs" with a 50-task champion, and extra easy tasks lift its success rate.
+    missing, extra = sorted(set(b) - set(a)), sorted(set(a) - set(b))
+    if missing or extra:
+        reason = (f"{suite}: the candidate ran {len(common)} of the champion's {len(b)} tasks"
+                  + (f" (missing {_some(missing)})" if missing else "")
+                  + (f" and {len(extra)} it did not run ({_some(extra)})" if extra else "")
+                  + "; both must be scored on the same tasks")
+        return Check(name, False, reason,
+                     {**data, "missing_tasks": len(missing), "extra_tasks": len(extra)})
     ok = delta + _EPS >= -tolerance
     verdict = "within" if ok else "beyond"
     reason = (f"{suite}: paired change vs champion {delta:+.3f} over {len(common)} tasks, "
               f"{verdict} tolerance -{tolerance:g}")
-    return Check(name, ok, reason,
-                 {"tolerance": tolerance, "paired_tasks": len(common), "delta": delta})
+    return Check(name, ok, reason, data)
+
+
+def _some(ids: list[str], shown: int = 3) -> str:
+    """A few task ids for a reason line: ``t1, t2, t3 and 47 more``."""
+    head = ", ".join(ids[:shown])
+    return head + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def _mean(values: list[float]) -> float:
@@ -326,4 +390,22 @@ def decide(
     )
 
 
-__all__ = ["Check", "Decision", "RegistryState", "decide"]
+def with_load_check(decision: Decision, uri: str, problem: str | None) -> Decision:
+    """`decision` once the registry has tried to load `uri` back: a ``loadable`` check
+    appended, and the verdict a reject when `problem` (why it failed) is not None.
+
+    The gate judges the report; whether the registered artifact works is only known
+    after registering it, and a model nobody can load is no candidate, however well
+    the report says it did.
+    """
+    if problem is None:
+        check = Check("loadable", True, f"{uri} loads back and plans")
+    else:
+        check = Check("loadable", False, f"{uri} does not load: {problem}", {"error": problem})
+    mark = "PASS" if check.passed else "FAIL"
+    return replace(decision, decision=decision.decision if check.passed else "reject",
+                   checks=(*decision.checks, check),
+                   reasons=(*decision.reasons, f"{mark} {check.reason}"))
+
+
+__all__ = ["Check", "Decision", "RegistryState", "decide", "with_load_check"]

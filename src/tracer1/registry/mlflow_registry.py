@@ -1,12 +1,17 @@
 """The one module that talks to the MLflow model registry. Aliases only, never stages.
 
-Every candidate that reaches `promote` is registered as a new version of the
-model and gets the alias ``challenger``; the alias ``champion`` moves only when
-the gate says promote, so a rejection leaves the serving champion untouched.
-Each version carries its lineage and verdict as tags (git commit, DVC hash of
-the expert trajectories, params hash, the base model's source and sha256, the
-candidate's eval metrics, the decision), so the registry alone answers "what is
-this model and why is it here". MLflow is imported inside the functions.
+Every candidate that reaches `promote` is registered as a version of the model,
+once: a retried `promote` (Kubeflow retries a failed step) finds the version it
+registered before by the candidate's content digest (tag ``tracer1.candidate``)
+and reuses it. The version is then loaded back and asked for one plan; only a
+version that works gets the alias ``challenger``, and ``champion`` moves only
+when the gate also says promote, so a rejection or a broken artifact leaves the
+serving champion untouched. Each version carries its lineage and verdict as
+tags (git commit, DVC hash of the expert trajectories, params hash, the base
+model's source and sha256, the candidate's eval metrics, the decision - the
+real one: ``reject`` with ``tracer1.load_error`` when it does not load), so the
+registry alone answers "what is this model and why is it here". MLflow is
+imported inside the functions.
 """
 
 from __future__ import annotations
@@ -21,11 +26,19 @@ from typing import Any
 
 from tracer1.config import PromoteConfig
 from tracer1.policy.base import Planner
-from tracer1.registry.gate import Decision
+from tracer1.registry.gate import Decision, RegistryState, with_load_check
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 DECISION_TAG = "tracer1.decision"
+CANDIDATE_TAG = "tracer1.candidate"
+"""The digest of the candidate's directory (`lineage.tree_digest`): one version per model."""
+LOAD_ERROR_TAG = "tracer1.load_error"
+COMPARED_TAG = "tracer1.compared_champion"
+PENDING = "pending"
+"""The decision tag between registering a version and loading it back; a process that dies
+there leaves it, and the retry that reuses the version replaces it."""
+_TAG_VALUE_LIMIT = 5000  # MLflow's limit on a model version tag value
 
 # Registry lookups that mean "not there" (a missing model or alias); anything else —
 # a server that is down, a permission error — must propagate, or an outage would read
@@ -41,9 +54,16 @@ class PromotionResult:
     version: str
     """The version registered for this candidate."""
     aliases: tuple[str, ...]
-    """Aliases this call pointed at `version` (always ``challenger``; ``champion`` on promote)."""
+    """Aliases this call pointed at `version`: ``challenger`` when it loads, ``champion``
+    too on promote; none when it does not load."""
     champion_before: str | None
     champion_after: str | None
+    decision: Decision
+    """The verdict as recorded: the gate's, plus the ``loadable`` check."""
+    reused: bool = False
+    """`version` was registered by an earlier attempt for the same candidate."""
+    load_error: str | None = None
+    """Why the version does not load back as a Planner (None: it does)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +73,8 @@ class PromotionResult:
             "champion_before": self.champion_before,
             "champion_after": self.champion_after,
             "model_uri": f"models:/{self.model_name}/{self.version}",
+            "reused": self.reused,
+            "load_error": self.load_error,
         }
 
 
@@ -133,7 +155,7 @@ def version_tags(decision: Decision, model_dir: str | os.PathLike) -> dict[str, 
         DECISION_TAG: decision.decision,
         "tracer1.gate_failures": ",".join(c.name for c in decision.failures) or "none",
         "tracer1.candidate_policy": decision.candidate or "",
-        "tracer1.compared_champion": decision.champion_version or "none",
+        COMPARED_TAG: decision.champion_version or "none",
     }
     for suite, value in decision.candidate_metrics.items():
         tags[f"tracer1.eval.{suite}.{decision.primary_metric}"] = f"{value:.4f}"
@@ -150,6 +172,52 @@ def version_tags(decision: Decision, model_dir: str | os.PathLike) -> dict[str, 
     return tags
 
 
+def candidate_version(name: str, digest: str) -> str | None:
+    """The version of `name` already registered for the candidate with `digest`, if any
+    (the oldest, should two attempts have raced); None when there is none yet."""
+    from mlflow.exceptions import MlflowException
+
+    # The digest is hex, safe inside the filter's quotes; the model name (from params.yaml)
+    # is compared here rather than quoted into the query.
+    query = f"tags.`{CANDIDATE_TAG}` = '{digest}'"
+    try:
+        found = _client().search_model_versions(query)
+    except MlflowException as exc:
+        if exc.error_code in _MISSING:
+            return None
+        raise
+    versions = sorted(int(v.version) for v in found if v.name == name)
+    return str(versions[0]) if versions else None
+
+
+def registry_state(name: str, digest: str, scored: str | None = None) -> RegistryState:
+    """What the gate must compare the candidate with `digest` against; `scored` is the
+    champion version the report was scored against (None: none, or not said).
+
+    Normally the registry's champion now. But when the champion *is* this candidate and
+    the report did not score it, an earlier attempt of this step promoted it and died
+    before reporting success; the retry judges the same report against the champion that
+    attempt saw (its ``tracer1.compared_champion`` tag), or it would reject the champion
+    for not having scored itself.
+    """
+    current = champion_version(name)
+    if current is None or scored == current or candidate_version(name, digest) != current:
+        return RegistryState(current)
+    seen = _client().get_model_version(name, current).tags.get(COMPARED_TAG)
+    if seen is None:
+        return RegistryState(current)
+    return RegistryState(None if seen == "none" else seen)
+
+
+def set_version_tags(name: str, version: str, tags: Mapping[str, Any]) -> None:
+    """Set `tags` on an existing version (credentials scrubbed, values cut to MLflow's limit)."""
+    from tracer1.tracking import scrub
+
+    client = _client()
+    for key, value in scrub(tags).items():
+        client.set_model_version_tag(name, version, key, value[:_TAG_VALUE_LIMIT])
+
+
 def promote(
     model_dir: str | os.PathLike,
     decision: Decision,
@@ -157,28 +225,51 @@ def promote(
     tags: Mapping[str, Any] | None = None,
     *,
     run_id: str | None = None,
+    digest: str | None = None,
 ) -> PromotionResult:
-    """Register the candidate, alias it ``challenger``, and make it ``champion`` iff promoted.
+    """Register the candidate once, load it back, then alias it ``challenger`` (and
+    ``champion`` iff the gate promoted it).
 
-    Before ``champion`` moves, the new version is loaded back and asked for one plan
-    (`check_loadable`); if that fails, `UnloadableModelError` is raised and the
-    champion stays where it was.
+    The candidate is identified by `digest` (default: `lineage.tree_digest(model_dir)`): a
+    version already tagged with it (an earlier attempt of this step) is reused, never
+    registered twice. A
+    version that does not load back and plan (`check_loadable`) gets no alias; its tags
+    and the returned `PromotionResult.decision` say ``reject`` with the load error -
+    the caller decides whether that is fatal (`tracer1.registry.stage` raises
+    `UnloadableModelError` after writing decision.json). A reused version's tags are
+    rewritten with this verdict, except the champion's when it is not promoted again.
 
     Version tags: the decision and metrics, then `tags` (which win): the caller's
     lineage, computed once by `tracer1.registry.stage.promote_stage` with
     `tracer1.lineage.lineage_tags`.
     """
+    from tracer1.lineage import tree_digest
+
     name = cfg.model_name
     before = champion_version(name)
-    all_tags = {**version_tags(decision, model_dir), **(tags or {})}
-    version = register_candidate(model_dir, name=name, tags=all_tags, run_id=run_id)
-    set_alias(name, CHALLENGER, version)
-    aliases = [CHALLENGER]
-    if decision.promoted:
-        check_loadable(name, version)
-        set_alias(name, CHAMPION, version)
-        aliases.append(CHAMPION)
-    return PromotionResult(name, version, tuple(aliases), before, champion_version(name))
+    lineage = {**(tags or {}), CANDIDATE_TAG: digest or tree_digest(model_dir)}
+    version = candidate_version(name, lineage[CANDIDATE_TAG])
+    reused = version is not None
+    if version is None:
+        # Registered as pending: until it has loaded back, no tag may say "promote".
+        pending = {**version_tags(decision, model_dir), **lineage, DECISION_TAG: PENDING}
+        version = register_candidate(model_dir, name=name, tags=pending, run_id=run_id)
+    problem = load_problem(name, version)
+    final = with_load_check(decision, f"models:/{name}/{version}", problem)
+    # The champion's tags say why it is the champion: judging it again without promoting
+    # it (compared with itself, say) must not relabel the serving version "reject".
+    if not (version == before and not final.promoted):
+        set_version_tags(name, version, {**version_tags(final, model_dir), **lineage,
+                                         LOAD_ERROR_TAG: problem or "none"})
+    aliases = []
+    if problem is None:
+        set_alias(name, CHALLENGER, version)
+        aliases.append(CHALLENGER)
+        if final.promoted:
+            set_alias(name, CHAMPION, version)
+            aliases.append(CHAMPION)
+    return PromotionResult(name, version, tuple(aliases), before, champion_version(name),
+                           final, reused, problem)
 
 
 class UnloadableModelError(RuntimeError):
@@ -200,6 +291,15 @@ def check_loadable(name: str, version: str) -> None:
         raise UnloadableModelError(f"{uri} does not load as a Planner: {exc!r}") from exc
     if not (isinstance(texts, list) and texts and all(isinstance(t, str) for t in texts[0])):
         raise UnloadableModelError(f"{uri}: plan() returned {texts!r}, not lists of texts")
+
+
+def load_problem(name: str, version: str) -> str | None:
+    """Why version `version` cannot serve (`check_loadable`'s error), or None when it can."""
+    try:
+        check_loadable(name, version)
+    except UnloadableModelError as exc:
+        return str(exc)
+    return None
 
 
 def load_champion(name: str) -> Planner | None:

@@ -3,11 +3,16 @@
 Order matters: the registry's current champion is read first and handed to the
 gate, so a report scored against an older champion (or none, while the registry
 has one) is rejected instead of silently replacing the champion. Every
-candidate is registered (alias ``challenger``) whatever the verdict, so a
-rejected model stays inspectable; only a promote moves ``champion``.
+candidate is registered once (a retried stage reuses its version) and, when it
+loads back, aliased ``challenger`` whatever the verdict, so a rejected model
+stays inspectable; only a promote moves ``champion``.
 
 A rejection is an outcome, not an error: the stage succeeds and decision.json
-says why. A missing report or model directory is an error (the pipeline is broken).
+says why. A missing report or model directory is an error (the pipeline is broken),
+and so is a registered model that does not load back: decision.json and the
+version's tags then record ``reject`` with the load error, no alias moves, and the
+stage fails with `UnloadableModelError` (a transient failure gets the retry, which
+reuses the version).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 from tracer1.config import PromoteConfig, TrackingConfig
 from tracer1.io import write_json
 from tracer1.registry.gate import Decision, RegistryState, decide
-from tracer1.registry.mlflow_registry import PromotionResult
+from tracer1.registry.mlflow_registry import PromotionResult, UnloadableModelError
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,28 @@ def read_report(path: str | os.PathLike) -> Any:
         return None
 
 
-def gate_decision(report: dict[str, Any], cfg: PromoteConfig) -> Decision:
-    """The gate on `report` against the registry's current champion (read, never written)."""
+def gate_decision(
+    report: dict[str, Any], cfg: PromoteConfig, digest: str | None = None
+) -> Decision:
+    """The gate on `report` against the registry's current champion (read, never written).
+
+    With the candidate's `digest`, a retry whose earlier attempt already made this
+    candidate the champion is judged as that attempt was (`registry_state`).
+    """
     from tracer1.registry import mlflow_registry
 
-    return decide(report, cfg, RegistryState(mlflow_registry.champion_version(cfg.model_name)))
+    if digest is None:
+        state = RegistryState(mlflow_registry.champion_version(cfg.model_name))
+    else:
+        state = mlflow_registry.registry_state(cfg.model_name, digest, _scored(report))
+    return decide(report, cfg, state)
+
+
+def _scored(report: Any) -> str | None:
+    """The champion version `report` says it scored (None when it says none, or is junk)."""
+    roles = report.get("roles") if isinstance(report, dict) else None
+    version = roles.get("champion_version") if isinstance(roles, dict) else None
+    return str(version) if version is not None else None
 
 
 def promote_stage(
@@ -65,7 +87,8 @@ def promote_stage(
     """Run the gate on `report_path` and register `model_dir`; write `cfg.decision_path`.
 
     `data_metrics_path`: `build_dataset`'s metrics file, whose data identifiers (content
-    digest; DVC revision and hash when fetched) tag the registry version.
+    digest; DVC revision and hash when fetched) tag the registry version. Raises
+    `UnloadableModelError` (after writing the decision) when the version does not load.
     """
     from tracer1 import lineage
     from tracer1.registry import mlflow_registry
@@ -74,11 +97,14 @@ def promote_stage(
     if not (Path(model_dir) / "tracer1.json").is_file():
         raise FileNotFoundError(f"{model_dir}: not a planner directory (no tracer1.json)")
     report = read_report(report_path)
+    digest = lineage.tree_digest(model_dir)  # the candidate's identity in the registry
     with stage_run("promote", cfg, cfg=tracking, params_path=params_path) as run:
-        decision = gate_decision(report, cfg)
+        decision = gate_decision(report, cfg, digest)
         tags = lineage.lineage_tags(params_path=params_path,
                                     build_metrics_path=data_metrics_path)
-        result = mlflow_registry.promote(model_dir, decision, cfg, tags, run_id=run.run_id)
+        result = mlflow_registry.promote(model_dir, decision, cfg, tags, run_id=run.run_id,
+                                         digest=digest)
+        decision = result.decision  # the gate's verdict plus whether the version loads
         outcome = PromoteOutcome(decision, result)
         write_json(cfg.decision_path, outcome.to_json())
         run.set_tags({"tracer1.decision": decision.decision,
@@ -89,4 +115,6 @@ def promote_stage(
         run.log_artifact(cfg.decision_path)
         run.log_dataset(report_path, "eval_report", lineage.file_hash(report_path),
                         context="evaluation")
+        if result.load_error is not None:
+            raise UnloadableModelError(result.load_error)
     return outcome

@@ -44,7 +44,9 @@ def test_promote_reject_promote(store, workspace, planner_dir, fake_agent, monke
     assert first.decision.promoted
     assert first.registry.to_json() == {
         "model_name": NAME, "version": "1", "aliases": ["challenger", "champion"],
-        "champion_before": None, "champion_after": "1", "model_uri": f"models:/{NAME}/1"}
+        "champion_before": None, "champion_after": "1", "model_uri": f"models:/{NAME}/1",
+        "reused": False, "load_error": None}
+    assert first.decision.checks[-1].name == "loadable" and first.decision.checks[-1].passed
 
     # 2. A deliberately weak candidate (success 0): registered as challenger, champion stays.
     second = run(planner_dir("v2", "weak"), report([0] * 10, [1] * 6 + [0] * 4, "1"))
@@ -154,20 +156,108 @@ def test_missing_model_dir_is_an_error_not_a_rejection(store, workspace, tmp_pat
     assert not (tmp_path / "d.json").exists()
 
 
-def test_an_unloadable_model_never_becomes_champion(store, workspace, planner_dir, monkeypatch):
+def _break_loading(monkeypatch, message="weights are corrupt"):
+    """`tracer1.policy.load_agent` fails as corrupt weights would (the upload itself works)."""
     import tracer1.policy
 
     def broken(path):
-        raise OSError("weights are corrupt")
+        raise OSError(message)
 
     monkeypatch.setattr(tracer1.policy, "load_agent", broken, raising=False)
+
+
+def test_a_passing_candidate_that_does_not_load_is_recorded_as_rejected(
+        store, workspace, planner_dir, monkeypatch):
+    """The gate promotes, the registered version does not load back: no alias moves to it
+    (not even ``challenger``), its tags say reject and why, decision.json says so too, and
+    the stage still fails (a pipeline that produced a broken model is broken)."""
+    _break_loading(monkeypatch)
     monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "unloadable")
     name = "unloadable-planner"
-    cfg = PromoteConfig(model_name=name, floors={}, decision_path=str(workspace / "d.json"))
+    decision_path = workspace / "reports/promote/decision.json"
+    cfg = PromoteConfig(model_name=name, floors={}, decision_path=str(decision_path))
     (workspace / "r.json").write_text(json.dumps(report([1] * 10)))
     with pytest.raises(registry.UnloadableModelError, match="weights are corrupt"):
         promote_stage(cfg, store.cfg, report_path=workspace / "r.json",
                       model_dir=planner_dir("broken"))
     assert registry.champion_version(name) is None
-    assert registry.alias_version(name, "challenger") == "1"
-    assert not (workspace / "d.json").exists()
+    assert registry.alias_version(name, "challenger") is None
+
+    written = json.loads(decision_path.read_text())
+    assert written["decision"] == "reject"
+    assert written["reasons"][-1].startswith(f"FAIL models:/{name}/1 does not load")
+    assert "weights are corrupt" in written["reasons"][-1]
+    loadable = written["checks"][-1]
+    assert loadable["name"] == "loadable" and not loadable["passed"]
+    assert all(c["passed"] for c in written["checks"][:-1])  # the gate alone said promote
+    assert written["registry"]["aliases"] == [] and written["registry"]["version"] == "1"
+    assert "weights are corrupt" in written["registry"]["load_error"]
+
+    from mlflow import MlflowClient
+
+    tags = MlflowClient().get_model_version(name, "1").tags
+    assert tags["tracer1.decision"] == "reject"
+    assert tags["tracer1.gate_failures"] == "loadable"
+    assert "weights are corrupt" in tags["tracer1.load_error"]
+
+
+def _versions(name):
+    from mlflow import MlflowClient
+
+    return sorted(int(v.version) for v in MlflowClient().search_model_versions(f"name = '{name}'"))
+
+
+def test_a_retried_promote_reuses_the_version_it_registered(
+        store, workspace, planner_dir, fake_agent, monkeypatch):
+    """Kubeflow retries a failed step: the first attempt registered the candidate and then
+    failed to load it (say the artifact store hiccupped); the retry finds that version by
+    the candidate's digest, registers nothing new, and finishes the job on it."""
+    monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "retried-promote")
+    name = "retried-planner"
+    cfg = PromoteConfig(model_name=name, floors={},
+                        decision_path=str(workspace / "reports/promote/decision.json"))
+    (workspace / "r.json").write_text(json.dumps(report([1] * 10)))
+    model = planner_dir("retried", "retried")
+
+    def attempt():
+        return promote_stage(cfg, store.cfg, report_path=workspace / "r.json", model_dir=model)
+
+    with monkeypatch.context() as broken:
+        _break_loading(broken, "artifact store timed out")
+        with pytest.raises(registry.UnloadableModelError):
+            attempt()
+    assert _versions(name) == [1]
+
+    retried = attempt()  # load_agent is the working double again
+    assert _versions(name) == [1]  # no second version for the same candidate
+    assert retried.registry.version == "1" and retried.registry.reused
+    assert retried.decision.promoted and retried.registry.aliases == ("challenger", "champion")
+    assert registry.champion_version(name) == "1"
+    from mlflow import MlflowClient
+
+    tags = MlflowClient().get_model_version(name, "1").tags
+    assert tags["tracer1.decision"] == "promote" and tags["tracer1.load_error"] == "none"
+    assert tags["tracer1.candidate"] == lineage.tree_digest(model)
+
+    # Once more after a success (a retry of a step whose pod died after the registry
+    # write): still one version, the champion unchanged, and the verdict the same - the
+    # registry's champion is the candidate itself, not one the report failed to score.
+    again = attempt()
+    assert _versions(name) == [1] and again.registry.reused
+    assert again.decision.promoted, again.decision.reasons
+    assert again.registry.champion_before == again.registry.champion_after == "1"
+    assert MlflowClient().get_model_version(name, "1").tags["tracer1.decision"] == "promote"
+
+    # The champion re-evaluated against itself (the report scored v1): judged against the
+    # registry as it is - no better than itself, so rejected on that alone.
+    (workspace / "r.json").write_text(json.dumps(report([1] * 10, [1] * 10, "1")))
+    itself = attempt()
+    assert {c.name for c in itself.decision.failures} == {"beats_champion"}
+    assert registry.champion_version(name) == "1" and _versions(name) == [1]
+    assert MlflowClient().get_model_version(name, "1").tags["tracer1.decision"] == "promote"
+    (workspace / "r.json").write_text(json.dumps(report([1] * 10)))
+
+    # A different candidate is a new version.
+    other = promote_stage(cfg, store.cfg, report_path=workspace / "r.json",
+                          model_dir=planner_dir("other", "other"))
+    assert other.registry.version == "2" and not other.registry.reused

@@ -7,7 +7,13 @@ import pytest
 
 from tracer1.config import PromoteConfig
 from tracer1.evaluation.report import SCHEMA_VERSION
-from tracer1.registry.gate import REPORT_SCHEMA_VERSION, Decision, RegistryState, decide
+from tracer1.registry.gate import (
+    REPORT_SCHEMA_VERSION,
+    Decision,
+    RegistryState,
+    decide,
+    with_load_check,
+)
 
 CFG = PromoteConfig(floors={"tooluse": 0.3}, tolerance=0.02, margin=0.0)
 TASKS = [f"t{i}" for i in range(10)]
@@ -309,6 +315,29 @@ def test_without_registry_state_the_check_is_skipped():
     assert not any(c.name == "registry_champion" for c in d.checks)
 
 
+# ------------------------------------------------------------------- loadability
+
+
+def test_a_promoted_candidate_that_does_not_load_is_a_reject():
+    d = decide(report({"tooluse": suite(SIX)}), CFG)
+    assert d.promoted
+    broken = with_load_check(d, "models:/m/3", "OSError('weights are corrupt')")
+    assert broken.decision == "reject" and not broken.promoted
+    assert [c.name for c in broken.failures] == ["loadable"]
+    assert broken.reasons[:-1] == d.reasons  # the gate's own lines are kept
+    assert broken.reasons[-1] == "FAIL models:/m/3 does not load: OSError('weights are corrupt')"
+    assert check(broken, "loadable").data == {"error": "OSError('weights are corrupt')"}
+    assert json.loads(json.dumps(broken.to_json()))["decision"] == "reject"
+
+
+def test_a_loadable_candidate_keeps_its_verdict():
+    for d in (decide(report({"tooluse": suite(SIX)}), CFG),
+              decide(report({"tooluse": suite([0] * 10)}), CFG)):
+        ok = with_load_check(d, "models:/m/1", None)
+        assert ok.decision == d.decision and ok.failures == d.failures
+        assert ok.reasons[-1] == "PASS models:/m/1 loads back and plans"
+
+
 # ------------------------------------------------------------------------ JSON
 
 
@@ -330,3 +359,107 @@ def test_to_json_shape_and_serialisable():
 def test_malformed_to_json_is_serialisable():
     out = json.loads(json.dumps(decide({"schema_version": 1}, CFG).to_json()))
     assert out["decision"] == "reject" and out["checks"][0]["problems"]
+
+
+# ------------------------------------------------ reports built to fool the gate
+# Hand-built reports that the gate of d25ab3f promoted: too few paired tasks, rates out of
+# range, counts that disagree. Each must be rejected, naming what is wrong.
+
+FIFTY = [f"t{i}" for i in range(50)]
+CHAMP50 = suite([1] * 25 + [0] * 25, tasks=FIFTY)  # the champion: 0.5 over 50 tasks
+LENIENT = PromoteConfig(floors={"tooluse": 0.05}, tolerance=0.02, margin=0.0)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_few_episodes_paired_on_the_champions_easy_tasks_are_rejected(n):
+    # The candidate ran n tasks, each one the champion failed too (t25..): paired there it
+    # gains +1.0 and its unpaired rate 1.0 "beats" 0.5. It was never scored on the rest.
+    cand = suite([1] * n, tasks=FIFTY[25:25 + n])
+    d = decide(report({"tooluse": cand}, champion={"tooluse": CHAMP50}), LENIENT)
+    assert d.decision == "reject"
+    reg = check(d, "no_regression:tooluse")
+    assert not reg.passed
+    assert reg.data["paired_tasks"] == n and reg.data["missing_tasks"] == 50 - n
+    assert f"ran {n} of the champion's 50 tasks" in reg.reason
+    assert "same tasks" in reg.reason
+
+
+def test_extra_tasks_the_champion_did_not_run_are_rejected():
+    # Equal to the champion on its 50 tasks, plus 50 easy ones of its own: the unpaired
+    # mean rises to 0.75 without the candidate being better anywhere both were scored.
+    extra = [f"easy{i}" for i in range(50)]
+    cand = suite([1] * 25 + [0] * 25 + [1] * 50, tasks=FIFTY + extra)
+    d = decide(report({"tooluse": cand}, champion={"tooluse": CHAMP50}), LENIENT)
+    assert d.decision == "reject"
+    reg = check(d, "no_regression:tooluse")
+    assert not reg.passed and reg.data["extra_tasks"] == 50 and reg.data["missing_tasks"] == 0
+    assert "50 it did not run (easy0, easy1, easy10 and 47 more)" in reg.reason
+
+
+def _tampered(field_updates=None, per_task=None):
+    """A 10-task candidate (0.6) with no champion, its tooluse section edited."""
+    r = report({"tooluse": suite(SIX)})
+    section = r["policies"]["stage2"]["suites"]["tooluse"]
+    if per_task is not None:
+        section["per_task"] = per_task
+    section.update(field_updates or {})
+    return r
+
+
+@pytest.mark.parametrize(
+    "tamper, needle",
+    [
+        ({"success_rate": 7.0}, "success_rate: expected a rate in [0, 1], got 7.0"),
+        ({"success_rate": -0.5}, "expected a rate in [0, 1]"),
+        ({"success_rate": 0.9}, "0.9 is not the mean of its 10 per-task outcomes (0.600000)"),
+        ({"episodes": 10**9, "per_task": {"t0": 1}, "success_rate": 1.0},
+         "1000000000 episodes but 1 per-task outcomes"),
+        ({"episodes": -3}, "episodes: expected a count"),
+        ({"episodes": 2.5}, "episodes: expected a count"),
+        ({"per_task": dict.fromkeys(TASKS, 100), "success_rate": 1.0}, "per_task: expected"),
+        ({"per_task": {**dict.fromkeys(TASKS[:9], 1), "t9": 0.5}}, "per_task: expected"),
+        ({"ci95": [-1.0, 7.0]}, "ci95: expected [lo, hi] with 0 <= lo <= hi <= 1"),
+        ({"ci95": [0.9, 0.1]}, "ci95"),
+    ],
+)
+def test_numbers_that_disagree_reject_the_report(tamper, needle):
+    tamper = dict(tamper)
+    r = _tampered(tamper, tamper.pop("per_task", None))
+    d = decide(r, LENIENT)
+    assert d.decision == "reject" and [c.name for c in d.checks] == ["well_formed"]
+    assert d.reasons[0].startswith("FAIL malformed eval report")
+    assert "policies.stage2.suites.tooluse." in d.reasons[0] and needle in d.reasons[0]
+
+
+def test_a_tampered_champion_is_malformed_too():
+    champ = {**CHAMP50, "episodes": 10**9}
+    cand = suite([1] * 30 + [0] * 20, tasks=FIFTY)
+    d = decide(report({"tooluse": cand}, champion={"tooluse": champ}), LENIENT)
+    assert d.decision == "reject" and "policies.champion.suites.tooluse.episodes" in d.reasons[0]
+
+
+def test_per_task_is_required():
+    r = _tampered()
+    del r["policies"]["stage2"]["suites"]["tooluse"]["per_task"]
+    assert "per_task" in decide(r, LENIENT).reasons[0]
+
+
+def test_every_rounded_rate_the_report_writes_is_consistent():
+    """`evaluate` rounds rates to 6 digits; the consistency check must accept every one."""
+    from tracer1.evaluation.report import scored_section
+
+    for n in range(1, 61):
+        for k in range(n + 1):
+            outcomes = [1] * k + [0] * (n - k)
+            section = {**scored_section(outcomes, confidence=0.95),
+                       "per_task": dict(zip([f"t{i}" for i in range(n)], outcomes, strict=True))}
+            d = decide(report({"tooluse": section}), PromoteConfig(floors={}))
+            assert check(d, "well_formed").passed, (n, k, d.reasons[0])
+
+
+def test_the_same_fifty_tasks_pass_the_pairing():
+    cand = suite([1] * 30 + [0] * 20, tasks=FIFTY)
+    d = decide(report({"tooluse": cand}, champion={"tooluse": CHAMP50}), LENIENT)
+    assert d.decision == "promote"
+    assert check(d, "no_regression:tooluse").data == {"tolerance": 0.02, "paired_tasks": 50,
+                                                      "delta": pytest.approx(0.1)}
