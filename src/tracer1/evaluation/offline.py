@@ -124,12 +124,19 @@ class Prediction:
         return actions[0] if actions else None
 
 
+def scored(episodes: Sequence[Episode]) -> list[Episode]:
+    """The episodes whose reference can be scored: an imported episode whose source
+    withholds it (GAIA's test answers, `meta.scored: false`) has nothing to match."""
+    return [episode for episode in episodes if episode.meta.get("scored", True) is not False]
+
+
 def predict_steps(
     planner: Planner, episodes: Sequence[Episode], *, batch_size: int = DEFAULT_BATCH
 ) -> list[Prediction]:
-    """One greedy forecast of `planner` per step of `episodes`, batched."""
+    """One greedy forecast of `planner` per step of the scorable `episodes`, batched."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    episodes = scored(episodes)
     where = [(episode, t) for episode in episodes for t in range(len(episode.steps))]
     requests = [request for request, _ in step_requests(episodes)]
     forecasts: list[str] = []
@@ -251,6 +258,7 @@ __all__ = [
     "metrics_of",
     "offline_metrics",
     "predict_steps",
+    "scored",
     "score_step",
     "step_requests",
 ]

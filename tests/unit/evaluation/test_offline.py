@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import math
 
@@ -58,6 +59,15 @@ def test_requests_carry_the_recorded_state_and_expert_history():
         assert request.instruction == episode.instruction
         assert request.observation == episode.steps[t].observation
         assert request.history == tuple(s.action for s in episode.steps[:t])
+
+
+def test_episodes_with_a_withheld_reference_are_not_scored():
+    # GAIA's test answers are withheld ("?"): such an imported episode is marked
+    # meta.scored=false and must neither be asked for nor count in any rate.
+    withheld = dataclasses.replace(EPISODES[0], meta={"scored": False})
+    planner = GarbagePlanner()
+    metrics = offline_metrics(planner, [withheld, *EPISODES[1:]])
+    assert metrics.steps == STEPS - len(EPISODES[0].steps) == sum(planner.calls)
 
 
 def test_empty_held_out_set():
