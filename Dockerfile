@@ -2,7 +2,7 @@
 # for CI-like runs. Dependencies come from the lock through scripts/bootstrap.sh, the same
 # script `make` runs, before the source is copied in, so code changes reuse that layer.
 #
-#   docker build -t tracer1 .                                   # CPU (default)
+#   docker build -t tracer1 --build-arg GIT_COMMIT="$(git rev-parse HEAD)" .   # CPU (default)
 #   docker build -t tracer1:cuda \
 #     --build-arg BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04 \
 #     --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128 \
@@ -10,6 +10,10 @@
 #
 # Ubuntu ships chromium only as a snap, which cannot run in a container: the CUDA image is
 # for the training stages; browser stages (MiniWoB) run on the CPU image.
+#
+# `.git` stays out of the build context, so the commit comes in as GIT_COMMIT: the image's
+# `org.opencontainers.image.revision` label and TRACER1_GIT_COMMIT, which lineage reads
+# (MLflow tags, registry versions) where there is no git checkout, as in a Kubeflow pod.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE}
 
@@ -53,6 +57,13 @@ RUN DEPS_ONLY=1 bash scripts/bootstrap.sh
 
 COPY . .
 RUN EDITABLE=0 bash scripts/bootstrap.sh && chown -R tracer1:tracer1 /app
+
+# Last, so a new commit rebuilds no layer above. TINI_SUBREAPER: in a Kubeflow pod the
+# launcher is PID 1 and runs the component's command, tini included, as its child.
+ARG GIT_COMMIT=""
+LABEL org.opencontainers.image.revision="${GIT_COMMIT}"
+ENV TRACER1_GIT_COMMIT="${GIT_COMMIT}" \
+    TINI_SUBREAPER=1
 
 USER ${UID}
 ENTRYPOINT ["/usr/bin/tini", "--", "/app/scripts/entrypoint.sh"]

@@ -1,10 +1,12 @@
 """Kubeflow components: one per pipeline stage, each a thin wrapper over the package.
 
-Every body calls `tracer1.workspace.run_stage` with its artifacts' paths — the same
-stage function the CLI and `dvc.yaml` run — so no stage logic or default lives here.
+Every component runs `tracer1 run-stage <stage>` (`tracer1.workspace.run_stage`) with its
+artifacts' paths — the same stage function the CLI and `dvc.yaml` run — so no stage
+logic or default lives here.
 """
 
 from components.stages import (
+    ENTRYPOINT,
     IMAGE,
     build_dataset,
     collect_feedback,
@@ -19,6 +21,7 @@ from components.stages import (
 )
 
 __all__ = [
+    "ENTRYPOINT",
     "IMAGE",
     "build_dataset",
     "collect_feedback",

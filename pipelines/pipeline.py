@@ -8,8 +8,14 @@ from the params file at compile time, so the DAG mirrors `dvc.yaml`'s `foreach`;
 hyperparameter stays in the params file a run names (`params_file`).
 
 Cluster settings (GPU type and count on the training stages, node selector, toleration,
-CPU/memory requests, retries, the Kubernetes secrets that hold the S3 and MLflow
-settings) are a `Cluster` value, not pipeline parameters.
+CPU/memory requests, retries with backoff, timeouts, the volume the training stages keep
+their checkpoints on, the Kubernetes secrets that hold the S3 and MLflow settings) are a
+`Cluster` value, not pipeline parameters.
+
+No task input depends on the run: KFP's cache key is the hash of a task's resolved inputs
+(and its command and image), so a run-id input would make every run miss the cache and
+retrain everything. The run id reaches the stages as `TRACER1_PIPELINE_ID`, read from the
+`pipeline/runid` label the KFP API server puts on every pod of a run (`RUN_ID_FIELD`).
 """
 
 from dataclasses import dataclass, field
@@ -19,9 +25,14 @@ from typing import Any
 from kfp import dsl, kubernetes
 
 import components as c
+from tracer1.tracking import PIPELINE_ID_ENV
+from tracer1.workspace import CHECKPOINT_ROOT_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_STAGES = ("sft", "stage1_grpo", "stage2_rft")
+RUN_ID_FIELD = "metadata.labels['pipeline/runid']"
+"""The Kubeflow run id of a pod (set by the KFP API server on every pod of a run)."""
+CHECKPOINT_MOUNT = "/checkpoints"
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,20 @@ class Cluster:
     base_memory_request: str = "32Gi"
     """`prepare_base` holds the whole base model in memory to convert it (on CPU)."""
     retries: int = 2
-    """Retries on failure (transient: pre-emption, a lost node); GRPO resumes from its
-    checkpoint only within one pod, so a retried stage starts over."""
+    """Retries on failure (transient: pre-emption, a lost node, a timeout)."""
+    retry_backoff: str = "60s"
+    """Wait before the first retry, doubled for each next one (a lost node needs time to be
+    replaced; an immediate retry lands on the same trouble)."""
+    timeout_s: int = 6 * 3600
+    """A pod's deadline (`activeDeadlineSeconds`), per attempt: a hung browser or a stuck
+    download fails and is retried instead of holding its node forever."""
+    gpu_timeout_s: int = 24 * 3600
+    checkpoint_pvc: str | None = None
+    """A PersistentVolumeClaim the training stages mount at `CHECKPOINT_MOUNT` (ReadWriteMany
+    when variants train in parallel on different nodes): a retried training stage resumes
+    from the checkpoints its failed attempt left there (`tracer1.workspace`). None: no
+    volume, a retried stage trains from the start (an output artifact's local path lives
+    and dies with its pod)."""
     secrets: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
         "tracer1-s3": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"),
         "tracer1-mlflow": ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME",
@@ -59,18 +82,26 @@ def variants(params_file: str | Path = REPO / "params.yaml") -> tuple[list[str],
 
 def configure(task: dsl.PipelineTask, stage: str, cluster: Cluster,
               image: Any = None) -> dsl.PipelineTask:
-    """Image, resources, retries, caching and secrets for one stage's task."""
+    """Image, resources, retries, timeout, caching, secrets and the run id for one task."""
     task.set_display_name(stage)
     if image is not None:  # the run's `image` parameter, resolved when the run starts
         task.set_container_image(image)
     task.set_cpu_request(cluster.cpu_request)
-    task.set_retry(cluster.retries)
+    gpu = stage.split("@")[0] in GPU_STAGES
+    timeout = cluster.gpu_timeout_s if gpu else cluster.timeout_s
+    kubernetes.set_timeout(task, timeout)
+    # Argo counts backoff_max_duration from the first attempt's start: it must cover every
+    # attempt running to its deadline, or a long stage is never retried.
+    task.set_retry(cluster.retries, backoff_duration=cluster.retry_backoff, backoff_factor=2,
+                   backoff_max_duration=f"{(cluster.retries + 1) * (timeout + 3600)}s")
     task.set_caching_options(True)
+    kubernetes.use_field_path_as_env(task, env_name=PIPELINE_ID_ENV, field_path=RUN_ID_FIELD)
     for secret, keys in cluster.secrets.items():
         kubernetes.use_secret_as_env(task, secret_name=secret,
                                      secret_key_to_env={key: key for key in keys},
                                      optional=True)
-    if stage.split("@")[0] in GPU_STAGES:
+    if gpu:
+        _checkpoints(task, cluster)
         task.set_memory_request(cluster.gpu_memory_request)
         task.set_accelerator_type(cluster.accelerator)
         task.set_accelerator_limit(cluster.accelerator_count)
@@ -84,6 +115,13 @@ def configure(task: dsl.PipelineTask, stage: str, cluster: Cluster,
     else:
         task.set_memory_request(cluster.memory_request)
     return task
+
+
+def _checkpoints(task: dsl.PipelineTask, cluster: Cluster) -> None:
+    """Mount the checkpoint volume and point the stage at it (`tracer1.workspace`)."""
+    if cluster.checkpoint_pvc:
+        kubernetes.mount_pvc(task, pvc_name=cluster.checkpoint_pvc, mount_path=CHECKPOINT_MOUNT)
+        task.set_env_variable(CHECKPOINT_ROOT_ENV, CHECKPOINT_MOUNT)
 
 
 def build_pipeline(params_file: str | Path = REPO / "params.yaml",
@@ -104,9 +142,7 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
         (a path, hub id, .gguf file or DIST:PATH; `prepare_base` converts it) and `seed`
         (the training seed) override the params file when set
         (`tracer1.workspace.RUN_PARAMETERS`)."""
-        run = dsl.PIPELINE_JOB_ID_PLACEHOLDER
-        run_args = {"params_file": params_file, "pipeline_id": run,
-                    "base_model": base_model, "seed": seed}
+        run_args = {"params_file": params_file, "base_model": base_model, "seed": seed}
         data = configure(c.build_dataset(**run_args, data_repo=data_repo,
                                          data_version=data_version),
                          "build_dataset", cluster, image)
@@ -143,7 +179,7 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
         decision = configure(c.gate(**run_args, report=evaluation.outputs["report"]),
                              "gate", cluster, image)
         decision.set_caching_options(False)
-        with dsl.If(decision.output == "promote", name="gate-passed"):
+        with dsl.If(decision.outputs["decision"] == "promote", name="gate-passed"):
             promotion = configure(c.promote(**run_args, report=evaluation.outputs["report"],
                                             candidate=stage2.outputs["model"], base=base,
                                             data_metrics=data.outputs["metrics"]),

@@ -302,6 +302,49 @@ def report_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
     typer.echo(_decision_text(json.loads(decision_path.read_text(encoding="utf-8"))))
 
 
+PairsOpt = list[str] | None
+
+
+def _pairs(values: PairsOpt, flag: str) -> dict[str, str]:
+    """``NAME=VALUE`` arguments → a dict, values kept as strings (paths, placeholders)."""
+    pairs: dict[str, str] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise _fail(f"error: {flag} {item!r}: expected NAME=VALUE", 2)
+        pairs[name] = value
+    return pairs
+
+
+@app.command("run-stage")
+def run_stage_cmd(
+    stage: Annotated[str, typer.Argument(help="the stage, as named in params.yaml")],
+    params: ParamsOpt = DEFAULT_PARAMS,
+    variant: Annotated[str | None, typer.Option("--variant", help="planner variant")] = None,
+    inputs: Annotated[PairsOpt, typer.Option("--input", help="NAME=PATH of an input")] = None,
+    outputs: Annotated[PairsOpt, typer.Option("--output", help="NAME=PATH to write")] = None,
+    sets: Annotated[PairsOpt, typer.Option(
+        "--set", help="run parameter NAME=VALUE (base_model, seed; empty: the file's)")] = None,
+    options: Annotated[PairsOpt, typer.Option(
+        "--option", help="stage option KEY=VALUE (empty: unset)")] = None,
+    results: Annotated[PairsOpt, typer.Option(
+        "--result", help="FIELD=PATH: write a field of the stage's result to PATH")] = None,
+) -> None:
+    """One stage with its artifacts at the paths given (what a Kubeflow component runs):
+    `tracer1.workspace.run_stage`, the stage function `tracer1 <stage>` and dvc.yaml run."""
+    from tracer1.workspace import run_stage
+
+    _load(params)  # logging and telemetry as for every stage; a bad file exits 2 here
+    result = run_stage(stage, params, _pairs(inputs, "--input"), _pairs(outputs, "--output"),
+                       variant=variant, options=_pairs(options, "--option"),
+                       run_parameters=_pairs(sets, "--set"))
+    for field, path in _pairs(results, "--result").items():
+        # An output parameter of the component (the gate's decision, read by `dsl.If`).
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(str(getattr(result, field)), encoding="utf-8")
+    typer.echo(f"{stage}: done")
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM (`kill`, a Kubernetes pod stopping, a CI timeout) into `SystemExit`, so
     `finally` blocks and context managers run: browser pools shut down, temporary

@@ -42,8 +42,15 @@ _BUILD_METRICS_TAGS = {"data_sha256": DATA_DIGEST_TAG, "data_md5": DATA_HASH_TAG
                        "dvc_rev": DATA_REV_TAG, "dvc_repo": DATA_REPO_TAG}
 
 
+GIT_COMMIT_ENV = "TRACER1_GIT_COMMIT"
+"""The commit an image was built from (the Dockerfile's GIT_COMMIT build argument): a pod
+has no `.git`, the build context leaves it out."""
+
+
 def git_commit(repo: str | os.PathLike = ".") -> str | None:
-    """The full commit hash of HEAD in `repo`, or None outside git (or without a commit)."""
+    """The full commit hash of HEAD in `repo`; outside git (or without a commit) the
+    image's `TRACER1_GIT_COMMIT`, else None."""
+    built = os.environ.get(GIT_COMMIT_ENV, "").strip() or None
     try:
         proc = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", "HEAD"],
@@ -53,9 +60,9 @@ def git_commit(repo: str | os.PathLike = ".") -> str | None:
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
-        return None
+        return built
     commit = proc.stdout.strip()
-    return commit if proc.returncode == 0 and commit else None
+    return commit if proc.returncode == 0 and commit else built
 
 
 def _norm(path: str) -> str:

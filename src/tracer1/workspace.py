@@ -8,6 +8,15 @@ function the CLI and `dvc.yaml` run, and moves the stage's outputs to the artifa
 `STAGE_IO` is the one table of what each stage reads and writes; the Kubeflow components
 and their tests are written against it. Nothing here imports kfp.
 
+An orchestrator's `HTML` artifact is one file: `pages` are rendered from the stage's
+outputs into one self-contained page each (`tracer1.html_page`). A retried pod starts on
+an empty disk, and an output artifact's local path is uploaded only on success, so a
+checkpoint written there is lost with the pod: with `TRACER1_CHECKPOINT_ROOT` set (a
+mounted volume) and a pipeline id, the scratch project lives at
+``<root>/<pipeline id>/<stage>[-<variant>]`` instead and survives a failed attempt, so
+the retry's trainer finds its checkpoints (`tracer1.training.grpo`: ``<model>.ckpt``,
+checked against the run's fingerprint); it is removed once the stage has succeeded.
+
 >>> sorted(STAGE_IO["stage2_rft"].inputs), sorted(STAGE_IO["stage2_rft"].outputs)
 (['base', 'feedback', 'model'], ['metrics', 'model'])
 """
@@ -19,7 +28,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +36,8 @@ from tracer1.config import Params, load_params
 from tracer1.evaluation.report import MARKDOWN_FILE
 
 PathFn = Callable[[Params, str | None], Path]
+PageFn = Callable[[Params, str | None], str]
+CHECKPOINT_ROOT_ENV = "TRACER1_CHECKPOINT_ROOT"
 
 
 def _candidate(stage: str) -> PathFn:
@@ -73,17 +84,40 @@ RUN_PARAMETERS: dict[str, tuple[str, ...]] = {
 of the splits, so runs with different seeds are scored on the same held-out tasks."""
 
 
+def _validation_page(params: Params, variant: str | None) -> str:
+    import json
+
+    from tracer1.data.validation.stage import RESULT_FILE
+    from tracer1.html_page import validation_page
+
+    result = Path(params.validate_dataset.out_dir) / RESULT_FILE
+    return validation_page(json.loads(result.read_text(encoding="utf-8")))
+
+
+def _eval_page(params: Params, variant: str | None) -> str:
+    from tracer1.html_page import eval_page
+
+    return eval_page(params.evaluate.out_dir)
+
+
 class StageFailed(RuntimeError):
     """The stage ran and reported failure (e.g. validation found violations)."""
 
 
 @dataclass(frozen=True)
 class StageIO:
-    """Artifact name → where the stage reads (inputs) or writes (outputs) it."""
+    """Artifact name → where the stage reads (inputs) or writes (outputs) it; `pages`:
+    artifact name → the one HTML file rendered from the stage's outputs."""
 
     inputs: Mapping[str, PathFn]
     outputs: Mapping[str, PathFn]
     per_variant: bool
+    pages: Mapping[str, PageFn] = field(default_factory=dict)
+
+    @property
+    def produced(self) -> set[str]:
+        """Every output artifact name: the copied outputs and the rendered pages."""
+        return set(self.outputs) | set(self.pages)
 
 
 STAGE_IO: dict[str, StageIO] = {
@@ -92,7 +126,8 @@ STAGE_IO: dict[str, StageIO] = {
              "metrics": lambda p, v: Path(p.build_dataset.metrics_path)}, False),
     "validate_dataset": StageIO(
         {"trajectories": lambda p, v: Path(p.validate_dataset.input_dir)},
-        {"report": lambda p, v: Path(p.validate_dataset.out_dir)}, False),
+        {"data_docs": lambda p, v: Path(p.validate_dataset.out_dir)}, False,
+        {"report": _validation_page}),
     "prepare_base": StageIO({}, {"base": BASE}, False),
     "sft": StageIO(
         {"trajectories": TRAJECTORIES, "base": BASE},
@@ -117,7 +152,8 @@ STAGE_IO: dict[str, StageIO] = {
          "stage1": _candidate("stage1_grpo"), "stage2": _candidate("stage2_rft"),
          "reactive": lambda p, v: _model(p, "stage2_rft", p.forecast.baseline)},
         {"report": lambda p, v: Path(p.evaluate.out_dir),
-         "summary": lambda p, v: Path(p.evaluate.out_dir) / MARKDOWN_FILE}, False),
+         "summary": lambda p, v: Path(p.evaluate.out_dir) / MARKDOWN_FILE}, False,
+        {"page": _eval_page}),
     "gate": StageIO({"report": lambda p, v: Path(p.evaluate.out_dir)}, {}, False),
     "promote": StageIO(
         {"report": lambda p, v: Path(p.evaluate.out_dir), "model": _candidate("stage2_rft"),
@@ -140,8 +176,9 @@ def run_stage(
     """Run `stage` with its `inputs` (artifact name → path) in a scratch project; its outputs
     land at `outputs` (artifact name → path). Returns what the stage function returns.
 
-    The artifact names must be exactly `STAGE_IO[stage]`'s. `pipeline_id` groups the
-    stage's MLflow run under that pipeline's parent run (e.g. the Kubeflow run id);
+    The artifact names must be exactly `STAGE_IO[stage]`'s. `pipeline_id` (default:
+    `TRACER1_PIPELINE_ID`) groups the stage's MLflow run under that pipeline's parent run
+    (e.g. the Kubeflow run id) and keys the persistent scratch (see the module doc);
     `options` are keyword arguments of the stage function (empty strings, what a
     pipeline parameter left unset holds, are dropped); `run_parameters` are the run-level
     settings of `RUN_PARAMETERS` as YAML-scalar strings (``{"seed": "3"}``; empty ones
@@ -161,10 +198,10 @@ def run_stage(
         params.forecast.horizon(variant)  # an unknown variant fails here, with the known ones
     uri = tracking.resolve_tracking_uri(params.tracking)
     env = {"MLFLOW_TRACKING_URI": uri}
+    pipeline_id = pipeline_id or os.environ.get(tracking.PIPELINE_ID_ENV, "").strip()
     if pipeline_id:
         env[tracking.PIPELINE_ID_ENV] = pipeline_id
-    with tempfile.TemporaryDirectory(prefix=f"tracer1-{stage}-") as scratch, \
-            _environ(env), _cwd(Path(scratch)):
+    with _scratch(stage, variant, pipeline_id) as scratch, _environ(env), _cwd(scratch):
         for name, where in io.inputs.items():
             _copy(Path(inputs[name]), Path(where(params, variant)))
         fn = getattr(stages, stage)
@@ -175,7 +212,30 @@ def run_stage(
             raise StageFailed(f"{stage} failed: {getattr(result, 'error', None) or result}")
         for name, where in io.outputs.items():
             _copy(Path(where(params, variant)), Path(outputs[name]))
+        for name, render in io.pages.items():
+            dest = Path(outputs[name])
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(render(params, variant), encoding="utf-8")
     return result
+
+
+@contextlib.contextmanager
+def _scratch(stage: str, variant: str | None, pipeline_id: str | None) -> Iterator[Path]:
+    """The scratch project: a temporary directory, or with `CHECKPOINT_ROOT_ENV` and a
+    pipeline id one that outlives a failed attempt (its retry resumes from the
+    checkpoints in it) and is removed after a success."""
+    root = os.environ.get(CHECKPOINT_ROOT_ENV, "").strip()
+    if not (root and pipeline_id):
+        with tempfile.TemporaryDirectory(prefix=f"tracer1-{stage}-") as scratch:
+            yield Path(scratch)
+        return
+    import re
+
+    key = re.sub(r"[^A-Za-z0-9._-]", "-", pipeline_id)
+    path = Path(root) / key / (f"{stage}-{variant}" if variant else stage)
+    path.mkdir(parents=True, exist_ok=True)
+    yield path  # an exception leaves it in place for the retry
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _overrides(run_parameters: Mapping[str, str]) -> dict[str, Any]:
@@ -195,7 +255,7 @@ def _stage_io(stage: str, variant: str | None, inputs: Mapping[str, Any],
     if stage not in STAGE_IO:
         raise ValueError(f"unknown stage {stage!r} (known: {', '.join(STAGE_IO)})")
     io = STAGE_IO[stage]
-    for kind, given, wanted in (("inputs", inputs, io.inputs), ("outputs", outputs, io.outputs)):
+    for kind, given, wanted in (("inputs", inputs, io.inputs), ("outputs", outputs, io.produced)):
         if set(given) != set(wanted):
             raise ValueError(f"{stage}: {kind} must be {sorted(wanted)}, got {sorted(given)}")
     if io.per_variant and not variant:
@@ -242,4 +302,5 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-__all__ = ["RUN_PARAMETERS", "STAGE_IO", "StageFailed", "StageIO", "run_stage"]
+__all__ = ["CHECKPOINT_ROOT_ENV", "RUN_PARAMETERS", "STAGE_IO", "StageFailed", "StageIO",
+           "run_stage"]

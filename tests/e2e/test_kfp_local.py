@@ -1,12 +1,13 @@
 """The Kubeflow pipeline run locally with `kfp.local` at the tiny budget: every component
-really executes (the stage functions, in subprocesses), artifacts flow between them, the
-gate passes and the champion lands in the registry."""
+really executes (`tracer1 run-stage`, the command a pod runs, in subprocesses), artifacts
+flow between them, the gate passes and the champion lands in the registry."""
 
 import json
 
 import pytest
 
 from tests.conftest import SMALL_PARAMS
+from tests.kfp_local import use_local_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +23,7 @@ def test_pipeline_runs_end_to_end_with_kfp_local(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
     monkeypatch.chdir(tmp_path)
+    use_local_cli(monkeypatch)
     local.init(runner=local.SubprocessRunner(use_venv=False),
                pipeline_root=str(tmp_path / "kfp-root"), raise_on_error=True)
 
@@ -35,8 +37,9 @@ def test_pipeline_runs_end_to_end_with_kfp_local(tmp_path, monkeypatch):
     reports = list(root.rglob("report.json"))
     assert reports and {"sft", "stage1", "stage2", "reactive"} <= set(
         json.loads(reports[0].read_text())["policies"])
-    gate = json.loads(next(root.glob("*/gate/executor_output.json")).read_text())
-    assert gate["parameterValues"]["Output"] == "promote"
+    assert next(root.glob("*/gate/decision")).read_text() == "promote"  # output parameter
+    page = next(root.glob("*/evaluate/page"))
+    assert page.is_file() and "data:image/png;base64," in page.read_text()
     decision = json.loads(next(root.glob("*/promote/decision")).read_text())
     assert decision["decision"] == "promote"
     summary = next(root.glob("*/evaluate/summary")).read_text()  # the Markdown artifact

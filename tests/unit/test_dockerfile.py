@@ -126,3 +126,28 @@ def test_headed_mode_runs_the_command_on_a_virtual_display():
     result = subprocess.run(["bash", str(ENTRYPOINT), "bash", "-c", "echo $DISPLAY; exit 3"],
                             capture_output=True, text=True, env=env, check=False, timeout=60)
     assert result.returncode == 3 and result.stdout.strip().startswith(":"), result.stderr
+
+
+def test_the_image_records_its_git_commit():
+    """`.git` is not in the build context: the commit comes in as a build argument, as the
+    OCI revision label and as the variable lineage reads in a pod."""
+    steps = instructions(DOCKERFILE.read_text())
+    assert ("ARG", 'GIT_COMMIT=""') in steps
+    labels = " ".join(a for w, a in steps if w == "LABEL")
+    assert 'org.opencontainers.image.revision="${GIT_COMMIT}"' in labels
+    envs = " ".join(a for w, a in steps if w == "ENV")
+    assert 'TRACER1_GIT_COMMIT="${GIT_COMMIT}"' in envs
+    # After the last install, so a new commit rebuilds no dependency layer.
+    last_run = max(i for i, (w, _) in enumerate(steps) if w == "RUN")
+    assert steps.index(("ARG", 'GIT_COMMIT=""')) > last_run
+
+
+def test_lineage_reads_the_images_commit_outside_git(tmp_path, monkeypatch):
+    from tracer1 import lineage
+
+    monkeypatch.setenv("TRACER1_GIT_COMMIT", "a" * 40)
+    assert lineage.git_commit(tmp_path) == "a" * 40  # a pod: no .git
+    assert lineage.lineage_tags(repo=tmp_path, params_path=tmp_path / "none")[
+        lineage.GIT_COMMIT_TAG] == "a" * 40
+    monkeypatch.delenv("TRACER1_GIT_COMMIT")
+    assert lineage.git_commit(tmp_path) is None
