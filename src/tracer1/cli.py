@@ -48,6 +48,13 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     logging.getLogger("tracer1").setLevel(logging.INFO)
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if not sys.stderr.isatty():
+        # Off a terminal a tqdm bar is a line per refresh, carriage returns and all
+        # (datasets' "Map", "Writing model shards"): `tracer1.progress` reports the long
+        # loops instead. Read when tqdm is imported, which the commands do after this.
+        for key in ("TQDM_DISABLE", "HF_DATASETS_DISABLE_PROGRESS_BARS",
+                    "HF_HUB_DISABLE_PROGRESS_BARS"):
+            os.environ.setdefault(key, "1")
 
 
 def _load(path: Path) -> Params:

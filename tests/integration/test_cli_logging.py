@@ -36,7 +36,7 @@ def test_validate_dataset_prints_its_verdict_and_no_library_info(tmp_path):
     assert proc.stderr.strip() == "", proc.stderr[-3000:]  # nothing else to say on a pass
 
 
-def test_tracer1_info_is_shown_library_info_is_not(tmp_path):
+def test_tracer1_info_is_shown_library_info_and_bars_are_not(tmp_path):
     code = (
         "import logging\n"
         "from tracer1.cli import configure_logging\n"
@@ -47,6 +47,8 @@ def test_tracer1_info_is_shown_library_info_is_not(tmp_path):
         "logging.getLogger('great_expectations.core').warning('theirs at warning')\n"
         "import mlflow.store.db.utils as u\n"
         "u._logger.info('mlflow at info')\n"
+        "import tqdm\n"  # off a terminal (stderr is a pipe here): no bars
+        "for _ in tqdm.tqdm(range(3), desc='a library bar'): pass\n"
     )
     proc = _python(["-c", code], tmp_path)
     assert proc.returncode == 0, proc.stderr
