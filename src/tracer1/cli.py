@@ -30,12 +30,35 @@ VariantOpt = Annotated[
 ]
 
 
-def _load(path: Path) -> Params:
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging() -> None:
+    """tracer1's own loggers at INFO, every other library at WARNING.
+
+    Stage progress ("resuming from checkpoint-N", "step 40/200 ... ETA") is logged at INFO
+    by tracer1's modules. A root logger at INFO also let through every library's INFO:
+    Great Expectations alone printed 214 lines per `validate-dataset` (one per deprecated
+    API it registers). MLflow configures its own loggers at import, at
+    ``MLFLOW_LOGGING_LEVEL`` (default INFO: "Creating initial MLflow database tables"), so
+    that is set too; a user who exports it keeps theirs.
+    """
     import logging
 
-    # Stage progress ("resuming from checkpoint-N", "discarding stale checkpoints") is
-    # logged at INFO by the library modules.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    logging.getLogger("tracer1").setLevel(logging.INFO)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if not sys.stderr.isatty():
+        # Off a terminal a tqdm bar is a line per refresh, carriage returns and all
+        # (datasets' "Map", "Writing model shards"): `tracer1.progress` reports the long
+        # loops instead. Read when tqdm is imported, which the commands do after this.
+        for key in ("TQDM_DISABLE", "HF_DATASETS_DISABLE_PROGRESS_BARS",
+                    "HF_HUB_DISABLE_PROGRESS_BARS"):
+            os.environ.setdefault(key, "1")
+
+
+def _load(path: Path) -> Params:
+    configure_logging()
     # Outside `make` (which exports these) keep third-party telemetry off: no network here.
     for key, value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("GX_ANALYTICS_ENABLED", "false"),
                        ("DVC_NO_ANALYTICS", "1")):

@@ -136,7 +136,8 @@ def collect_feedback(
     for name, tasks in sorted(suites_and_tasks.items()):
         suite = _suite(name, suites)
         traces += run_episodes(planner, suite, tasks, max_steps=cfg.max_steps, sample=cfg.sample,
-                               expert=suite.expert(), batch_size=batch_size)
+                               expert=suite.expert(), batch_size=batch_size,
+                               progress=f"collect_feedback on {name}")
     records = (feedback_record(trace, state, _save_screenshot(out_dir, trace, state))
                for trace in traces for state in trace.states)
     written = write_jsonl(os.path.join(out_dir, FEEDBACK_FILE), records)

@@ -38,7 +38,7 @@ Decisions that the metrics depend on:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,6 +157,10 @@ class _Live:
     def trace(self) -> EpisodeTrace:
         return EpisodeTrace(self.task, tuple(self.states), self.success)
 
+    def running(self, streak: int | None) -> bool:
+        """Still playing: not done, budget left, not stuck (see `stuck`)."""
+        return not self.done and len(self.states) < self.budget and not self.stuck(streak)
+
     def stuck(self, streak: int | None) -> bool:
         """The last `streak` forecasts were all invalid (None: never stuck)."""
         return (streak is not None and len(self.states) >= streak
@@ -215,6 +219,7 @@ def run_episodes(
     expert: Expert | None = None,
     batch_size: int | None = None,
     stop_after_invalid: int | None = None,
+    progress: str | None = None,
 ) -> list[EpisodeTrace]:
     """Run `planner` closed-loop on every task; one trace per task, in the order of `tasks`.
 
@@ -231,6 +236,8 @@ def run_episodes(
     `stop_after_invalid`: an episode whose last that many forecasts were all invalid ends
     there, failed (a planner that cannot write an action only burns its budget; the
     zero-shot base model does so on every task). None: it runs out its budget.
+    `progress`: a label to report finished episodes under (`tracer1.progress`: i/N,
+    rate, ETA); None reports nothing.
     """
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
@@ -241,6 +248,7 @@ def run_episodes(
     screenshots = bool(getattr(planner, "sees_screenshots", False))
     limits = suite_trait(suite, "step_limits") or {}
     traces: list[EpisodeTrace] = []
+    report = _progress(progress, len(tasks))
     for group in _chunks(tasks, batch_size):
         lives: list[_Live] = []
         try:
@@ -248,9 +256,9 @@ def run_episodes(
                 budget = episode_limit(limits, task.difficulty, max_steps)
                 lives.append(_start(suite, task, budget, screenshots))
             for _ in range(max_steps):
-                active = [live for live in lives
-                          if not live.done and len(live.states) < live.budget
-                          and not live.stuck(stop_after_invalid)]
+                active = [live for live in lives if live.running(stop_after_invalid)]
+                # Episodes of one group end at different steps: count each as it ends.
+                report(len(traces) + len(lives) - len(active))
                 if not active:
                     break
                 requests = [live.request() for live in active]
@@ -261,7 +269,19 @@ def run_episodes(
             for live in lives:
                 live.env.close()
         traces.extend(live.trace() for live in lives)
+        report(len(traces))
     return traces
+
+
+def _progress(label: str | None, total: int) -> Callable[[int], None]:
+    """`update(done)` of a `Progress` over `total` episodes; a no-op without a label."""
+    if label is None or total == 0:
+        return lambda done: None
+    from tracer1.progress import Progress
+
+    # Called every lockstep step; `Progress` throttles the lines (an unchanged count
+    # still shows once per interval: the loop is alive, a step is just slow).
+    return Progress(label, total, unit="episodes").update
 
 
 __all__ = ["EpisodeTrace", "StateRecord", "execute_from", "run_episodes"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import time
-
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -178,7 +177,8 @@ def evaluate_planners(
             start = time.monotonic()
             traces = run_episodes(planner, resolved[suite_name], tasks, max_steps=cfg.max_steps,
                                   sample=False, batch_size=batch_size,
-                                  stop_after_invalid=cfg.stop_after_invalid)
+                                  stop_after_invalid=cfg.stop_after_invalid,
+                                  progress=f"evaluate {name} on {suite_name}")
             predictions = predict_steps(planner, heldout_episodes.get(suite_name, ()))
             logger.info("evaluate %s on %s: %d/%d solved, %d planner steps, %d offline steps, "
                         "%.0f s", name, suite_name, sum(t.success for t in traces), len(traces),

@@ -70,6 +70,14 @@ def make_callback(log: LogFn) -> Any:
     return LogCallback()
 
 
+def trainer_callbacks(label: str, log: LogFn | None) -> list[Any]:
+    """The callbacks every trainer here runs with: step progress under `label` (i/N,
+    rate, ETA; `tracer1.progress`, since tqdm is off) and, when given, the `log` hook."""
+    from tracer1.progress import trainer_progress
+
+    return [trainer_progress(label)] + ([make_callback(log)] if log is not None else [])
+
+
 def quiet(trainer: Any) -> None:
     """Drop the Trainer's stdout printer: metrics go through `log` and the curve instead."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
@@ -95,6 +103,7 @@ __all__ = [
     "numeric",
     "quiet",
     "step_metrics",
+    "trainer_callbacks",
     "write_curve",
 ]
 

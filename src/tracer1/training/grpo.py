@@ -37,9 +37,9 @@ from tracer1.config import GrpoConfig, PolicyConfig
 from tracer1.training.curve import (
     LogFn,
     curve_rows,
-    make_callback,
     quiet,
     train_runtime,
+    trainer_callbacks,
     write_curve,
 )
 
@@ -223,7 +223,7 @@ def run_grpo(
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        callbacks=[make_callback(log)] if log is not None else None,
+        callbacks=trainer_callbacks(f"{stage} {meta.variant}", log),
     )
     quiet(trainer)
     resumed_from = _checkpoint_step(resume) if resume is not None else 0

@@ -27,9 +27,9 @@ from tracer1.config import Params
 from tracer1.training.curve import (
     LogFn,
     curve_rows,
-    make_callback,
     quiet,
     train_runtime,
+    trainer_callbacks,
     write_curve,
 )
 
@@ -107,7 +107,7 @@ def run_sft(
             args=args,
             train_dataset=train_rows,
             processing_class=tokenizer,
-            callbacks=[make_callback(log)] if log is not None else None,
+            callbacks=trainer_callbacks(f"sft {variant}", log),
         )
         quiet(trainer)
         # HF reads max_steps <= 0 as "train by epochs"; here 0 means no training at all

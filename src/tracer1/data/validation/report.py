@@ -8,7 +8,9 @@ A failing expectation reads, in the CLI and in `report.summary`::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +59,8 @@ class ValidationReport:
     summary: tuple[str, ...]
     results: tuple[Outcome, ...] = ()
     paths: Mapping[str, str] = field(default_factory=dict)
-    """What was written: ``result_json`` and, when GE ran, ``docs_index``."""
+    """What was written: ``result_json`` and, when GE ran, ``docs_index`` (GE's Data Docs)
+    and ``docs_summary`` (`summary_html`: the same verdict in one self-contained page)."""
     error: str | None = None
     stats: Mapping[str, Any] = field(default_factory=dict)
     """Row counts per table and episodes per split."""
@@ -139,3 +142,95 @@ def format_summary(report: ValidationReport) -> str:
     for name, path in sorted(report.paths.items()):
         lines.append(f"{name}: {path}")
     return "\n".join(lines)
+
+
+# --- summary.html: the whole verdict in one self-contained page
+
+_PAGE_STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.5em; }
+.verdict-pass { color: #176d2c; } .verdict-fail { color: #b3261e; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+tr.fail { background: #fdecea; } tr.fail td.status { color: #b3261e; font-weight: bold; }
+tr.pass td.status { color: #176d2c; }
+code { font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+ul { margin: 0; padding-left: 1.2em; }
+"""
+_COLUMNS = ("status", "expectation", "observed", "unexpected", "failing rows", "why")
+
+
+def summary_html(outcomes: Sequence[Outcome], stats: Mapping[str, Any]) -> str:
+    """One HTML page with every expectation's verdict and observed values, per table.
+
+    GE's own Data Docs load bootstrap, jQuery and bootstrap-table from CDNs and fill
+    their tables with JavaScript: offline (a cluster, a CI runner) they show no
+    results at all. This page has no script and no external URL, inline CSS only, and is
+    deterministic (no timestamps), so it reads the same anywhere and diffs cleanly.
+    """
+    head, *_ = summary_lines(tuple(outcomes), stats)
+    failed = any(not o.success for o in outcomes)
+    verdict = "verdict-fail" if failed else "verdict-pass"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>validate_dataset: " + ("FAILED" if failed else "PASSED") + "</title>",
+        f"<style>{_PAGE_STYLE}</style></head><body>",
+        f'<h1 class="{verdict}">{_esc(head)}</h1>',
+    ]
+    if failed:  # the failures first, then every table's whole contract
+        parts.append('<h2 id="failed">failed</h2>')
+        parts.append(_outcome_table([o for o in outcomes if not o.success], "failures"))
+    tables: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        tables.setdefault(outcome.check.table, []).append(outcome)
+    for table, rows in tables.items():
+        met = sum(o.success for o in rows)
+        parts.append(f'<h2 id="{_esc(table)}">{_esc(table)}: {met}/{len(rows)} met</h2>')
+        parts.append(_outcome_table(rows, "expectations", table))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _outcome_table(rows: Sequence[Outcome], kind: str, table: str = "") -> str:
+    """A <table class=`kind`> with one row per outcome (`table`: the data table it checks)."""
+    header = "".join(f"<th>{c}</th>" for c in _COLUMNS)
+    body = "\n".join(_outcome_row(o) for o in rows)
+    return (f'<table class="{kind}" data-table="{_esc(table)}"><thead><tr>{header}'
+            f"</tr></thead>\n<tbody>\n{body}\n</tbody></table>")
+
+
+def _outcome_row(outcome: Outcome) -> str:
+    """One <tr>: PASS/FAIL, the expectation, what GE observed and the failing rows."""
+    state = "pass" if outcome.success else "fail"
+    if outcome.unexpected_count is not None:
+        unexpected = f"{outcome.unexpected_count} of {outcome.element_count}"
+    else:
+        unexpected = ""
+    observed = _esc(f"GE raised: {outcome.error}") if outcome.error else _code(outcome.observed)
+    examples = "".join(f"<li>{_esc(describe_row(row))}</li>" for row in outcome.examples)
+    cells = [
+        state.upper(),
+        f"<code>{_esc(outcome.check.label)}</code>",
+        observed,
+        _esc(unexpected),
+        f"<ul>{examples}</ul>" if examples else "",
+        _esc(outcome.check.why),
+    ]
+    tds = "".join(f'<td class="{c.replace(" ", "-")}">{v}</td>'
+                  for c, v in zip(_COLUMNS, cells, strict=True))
+    return f'<tr class="{state}">{tds}</tr>'
+
+
+def _code(value: Any, limit: int = 400) -> str:
+    if value is None:
+        return ""
+    text = json.dumps(value, sort_keys=True, default=str)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"<code>{_esc(text)}</code>"
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)

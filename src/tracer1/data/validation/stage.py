@@ -20,7 +20,12 @@ from tracer1.config import ValidateDatasetConfig
 from tracer1.data.jsonl import DataFileError, iter_episodes, split_path
 from tracer1.data.validation.checks import all_checks
 from tracer1.data.validation.frames import SplitFile, build_frames
-from tracer1.data.validation.report import Outcome, ValidationReport, summary_lines
+from tracer1.data.validation.report import (
+    Outcome,
+    ValidationReport,
+    summary_html,
+    summary_lines,
+)
 from tracer1.io import atomic_dir, write_json
 
 if TYPE_CHECKING:
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
 RESULT_FILE = "result.json"
 DOCS_DIR = "docs"
+SUMMARY_FILE = "summary.html"  # beside GE's index.html: the page that also reads offline
 
 
 def load_split_files(input_dir: str | Path, splits: Sequence[str]) -> list[SplitFile]:
@@ -74,14 +80,14 @@ def validate_dataset(cfg: ValidateDatasetConfig) -> ValidationReport:
         return _unreadable(exc, result_path, docs_dir, paths)
     timings = {"read": time.perf_counter() - started}
     try:
-        frames, outcomes = _run_suite(cfg, files, docs_dir, timings)
+        stats, outcomes = _run_suite(cfg, files, docs_dir, timings)
     except Exception:
         # A crash must not leave the previous run's verdict standing as if it were this one's.
         _discard(result_path, docs_dir)
         raise
     paths["docs_index"] = str(docs_dir / "index.html")
+    paths["docs_summary"] = str(docs_dir / SUMMARY_FILE)
 
-    stats = dataset_stats(files, frames)
     report = ValidationReport(
         success=all(o.success for o in outcomes),
         summary=summary_lines(outcomes, stats),
@@ -97,10 +103,12 @@ def validate_dataset(cfg: ValidateDatasetConfig) -> ValidationReport:
 def _run_suite(
     cfg: ValidateDatasetConfig, files: Sequence[SplitFile], docs_dir: Path,
     timings: dict[str, float],
-) -> tuple[dict[str, pd.DataFrame], tuple[Outcome, ...]]:
-    """Flatten the parsed files and run the GE suite on them, building Data Docs."""
+) -> tuple[dict[str, Any], tuple[Outcome, ...]]:
+    """Flatten the parsed files and run the GE suite on them, building Data Docs and
+    `SUMMARY_FILE`; returns the dataset's stats and the outcomes."""
     mark = time.perf_counter()
     frames = build_frames(files)
+    stats = dataset_stats(files, frames)
     timings["frames"] = time.perf_counter() - mark
 
     from tracer1.data.validation.gx_run import run_checks  # lazy: pulls in GE
@@ -110,8 +118,10 @@ def _run_suite(
     # sees a mix of this run's pages and the previous run's.
     with atomic_dir(docs_dir) as staging:
         outcomes = tuple(run_checks(frames, all_checks(cfg), docs_dir=staging))
+        (Path(staging) / SUMMARY_FILE).write_text(summary_html(outcomes, stats),
+                                                  encoding="utf-8")
     timings["great_expectations"] = time.perf_counter() - mark
-    return frames, outcomes
+    return stats, outcomes
 
 
 def _discard(result_path: Path, docs_dir: Path) -> None:
