@@ -6,8 +6,16 @@ one MLflow run named like the stage (`sft/anticipatory` for a variant), grouped
 under the pipeline's parent run (`tracer1.tracking.stage_run`).
 
 Output paths that are not in the typed config follow one convention, shared
-with `dvc.yaml`: `reports/<stage>/<variant>.json` (metrics) and
-`reports/<stage>/<variant>_curve.csv` (per-step training curve).
+with `dvc.yaml`: `reports/<stage>/<variant>.json` (the stage's full record),
+`reports/<stage>/<variant>_curve.csv` (per-step training curve) and its figure
+`<variant>_curve.png`.
+
+Beside each full record a stage writes its *summary*: a small flat JSON of the numbers a
+person compares across commits (`reports/<stage>/<variant>_metrics.json`,
+`reports/build_dataset_metrics.json`, `reports/<dir>/metrics.json`). Those are the
+files `dvc.yaml` declares as metrics, kept in git (`cache: false`, not ignored) so
+`dvc metrics diff` and `dvc exp show` compare them across commits and experiments; the
+full records are DVC-cached outputs (strings, per-family tables: too wide for a table).
 """
 
 from __future__ import annotations
@@ -31,6 +39,56 @@ def metrics_path(stage: str, variant: str) -> Path:
 
 def curve_path(stage: str, variant: str) -> Path:
     return REPORTS / stage / f"{variant}_curve.csv"
+
+
+def curve_plot_path(stage: str, variant: str) -> Path:
+    """The training curve as a PNG: what `dvc plots` shows (an image needs no JavaScript)."""
+    return REPORTS / stage / f"{variant}_curve.png"
+
+
+def summary_path(full: str | Path) -> Path:
+    """The summary metrics file beside a stage's full record: ``x.json`` → ``x_metrics.json``."""
+    full = Path(full)
+    return full.with_name(f"{full.stem}_metrics.json")
+
+
+DIR_SUMMARY = "metrics.json"
+"""The summary's name in a stage's own folder (reports/validation, eval, promote)."""
+
+SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "build_dataset": ("expert_success_rate", "splits.train.episodes", "splits.val.episodes",
+                      "splits.test.episodes"),
+    "sft": ("final_loss", "probe.trajectory_reward", "probe.format_valid"),
+    "stage1_grpo": ("reward", "reward_last10"),
+    "stage2_rft": ("reward", "reward_last10"),
+    "collect_feedback": ("success_rate", "first_action_agreement"),
+}
+"""Per stage: the flattened keys of its full record that go into its summary."""
+
+
+def summary(stage: str, metrics: dict[str, Any]) -> dict[str, float]:
+    """The `SUMMARY_KEYS` of `metrics` that are numbers, rounded: a short row of
+    `dvc metrics show`. A key the record lacks (no probe, no training steps) is left out."""
+    flat = _flat_numbers(metrics)
+    return {key: _tidy(flat[key]) for key in SUMMARY_KEYS[stage] if key in flat}
+
+
+def _tidy(value: float) -> float | int:
+    # Whole numbers print as counts; rates are rounded so float noise shows no change.
+    return int(value) if value.is_integer() else round(value, 6)
+
+
+def write_summary(path: str | Path, numbers: dict[str, Any]) -> None:
+    """Write a summary, flattened: finite numbers only (a bool as 0/1), because DVC
+    tabulates every value and a string or a list would be a column of its own."""
+    import math
+
+    from tracer1.io import write_json
+    from tracer1.tracking import flatten
+
+    flat = {k: int(v) if isinstance(v, bool) else v for k, v in flatten(numbers).items()
+            if isinstance(v, int | float)}
+    write_json(path, {k: v for k, v in flat.items() if math.isfinite(v)})
 
 
 def model_dir(params: Params, stage: str, variant: str) -> Path:
@@ -80,6 +138,8 @@ def build_dataset(params: Params, params_path: str, *, progress: bool = False,
             metrics = build(params.build_dataset, progress=progress,
                             limits=params.validate_dataset)
         run.set_tags(lineage.data_tags(params.build_dataset.metrics_path))
+        write_summary(summary_path(params.build_dataset.metrics_path),
+                      summary("build_dataset", metrics))
         run.log_metrics(_flat_numbers(metrics))
         run.log_artifact(params.build_dataset.metrics_path)
     return metrics
@@ -101,6 +161,11 @@ def _fetch_dataset(params: Params, repo: str, rev: str) -> dict[str, Any]:
     return metrics
 
 
+def validation_summary(report: Any) -> dict[str, Any]:
+    """The verdict (1: valid) and how many expectations failed; each one is in result.json."""
+    return {"success": bool(report.success), "failed_expectations": len(report.failures)}
+
+
 def validate_dataset(
     params: Params, params_path: str, *, input_dir: str | None = None, out_dir: str | None = None
 ) -> Any:
@@ -110,6 +175,7 @@ def validate_dataset(
     cfg = dataclasses.replace(params.validate_dataset, **overrides)
     with _run(params, params_path, "validate_dataset", cfg) as run:
         report = validate(cfg)
+        write_summary(Path(cfg.out_dir) / DIR_SUMMARY, validation_summary(report))
         run.log_metrics({"success": float(report.success)})
         for path in report.paths.values():
             if path and Path(path).is_file():
@@ -141,13 +207,24 @@ def prepare_base(params: Params, params_path: str) -> dict[str, Any]:
     return record
 
 
+CURVE_COLUMN = {"sft": "loss", "stage1_grpo": "reward", "stage2_rft": "reward"}
+"""The curve column a training stage's figure draws (and `dvc.yaml` names)."""
+
+
 def _write_stage_outputs(stage: str, variant: str, metrics: dict[str, Any]) -> None:
+    from tracer1.evaluation.plots import plot_curves
     from tracer1.io import write_json
     from tracer1.training.curve import write_curve
 
     rows = metrics.pop("curve", None) or []
     write_curve(curve_path(stage, variant), rows)
+    column = CURVE_COLUMN[stage]
+    points = [(int(r["step"]), float(r[column])) for r in rows
+              if r.get(column) is not None and r.get("step") is not None]
+    plot_curves({f"{stage}/{variant} {column}": points}, curve_plot_path(stage, variant),
+                ylabel=column, title=f"{stage} {column}")
     write_json(metrics_path(stage, variant), metrics)
+    write_summary(summary_path(metrics_path(stage, variant)), summary(stage, metrics))
 
 
 def sft(params: Params, params_path: str, variant: str) -> dict[str, Any]:
@@ -207,6 +284,7 @@ def collect_feedback(params: Params, params_path: str, variant: str) -> dict[str
         with _suites(params) as suites:
             tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family, suites)
             metrics = collect(planner, tasks, cfg, out_dir, metrics_file, suites=suites)
+        write_summary(summary_path(metrics_file), summary("collect_feedback", metrics))
         run.log_metrics(_flat_numbers(metrics))
         run.log_artifact(metrics_file)
     return metrics
@@ -330,10 +408,17 @@ def gate(params: Params, params_path: str) -> Any:
     return decision
 
 
+def promote_summary(outcome: Any) -> dict[str, Any]:
+    """The gate's decision as a number (1: promoted, 0: rejected); the reasons are in
+    decision.json."""
+    return {"promoted": outcome.decision.decision == "promote"}
+
+
 def promote(params: Params, params_path: str) -> Any:
+    """The gate, then the registry; the decision (1: promoted) is its summary metric."""
     from tracer1.registry.stage import promote_stage
 
-    return promote_stage(
+    outcome = promote_stage(
         params.promote,
         params.tracking,
         report_path=Path(params.evaluate.out_dir) / "report.json",
@@ -341,3 +426,6 @@ def promote(params: Params, params_path: str) -> Any:
         params_path=params_path,
         data_metrics_path=params.build_dataset.metrics_path,
     )
+    write_summary(Path(params.promote.decision_path).parent / DIR_SUMMARY,
+                  promote_summary(outcome))
+    return outcome

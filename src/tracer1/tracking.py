@@ -161,22 +161,56 @@ class Target:
     """The experiment's artifact root for a local store; None where the server decides."""
 
 
+DVC_ROOT_ENV = "DVC_ROOT"
+"""Set by DVC for every stage command: the repository root. Under `dvc exp run --temp` (and
+queued experiments) the stage runs in a copy under ``.dvc/tmp/exps/``, and DVC points this
+at the workspace the experiment came from, not at the copy."""
+PROJECT_MARKERS = ("dvc.yaml", "params.yaml")
+
+
+def project_root(cwd: str | os.PathLike | None = None) -> Path:
+    """Where relative store paths start: `DVC_ROOT` when DVC runs the stage, else the
+    nearest folder at or above `cwd` holding ``dvc.yaml`` or ``params.yaml``, else `cwd`."""
+    env = os.environ.get(DVC_ROOT_ENV, "").strip()
+    if env:
+        return Path(env).resolve()
+    here = Path(cwd or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if any((folder / marker).is_file() for marker in PROJECT_MARKERS):
+            return folder
+    return here
+
+
 def _local_store_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI (relative to the cwd), else None."""
+    """The database file of a ``sqlite:///`` URI (as written: maybe relative), else None."""
     if not uri.startswith("sqlite:///"):
         return None
     return Path(unquote(uri[len("sqlite:///"):]))
 
 
-def resolve_tracking_uri(cfg: TrackingConfig) -> str:
-    """`MLFLOW_TRACKING_URI` if set, else `cfg.tracking_uri`; a sqlite path made absolute.
+def _from_root(path: str | os.PathLike) -> Path:
+    """`path` made absolute against the project root (an absolute path stays as it is)."""
+    return (project_root() / Path(path).expanduser()).resolve()
 
-    Absolute, so a later `chdir` (or a subprocess elsewhere) still finds the same store.
+
+def resolve_tracking_uri(cfg: TrackingConfig) -> str:
+    """`MLFLOW_TRACKING_URI` if set, else `cfg.tracking_uri`; a local store made absolute
+    against the project root (`project_root`).
+
+    ``sqlite:///mlflow/mlflow.db``, ``file:mlruns`` or a bare ``mlruns`` name a store in
+    the project, wherever the stage runs: a later `chdir`, a subprocess elsewhere or
+    `dvc exp run --temp` (which runs in a throwaway copy of the repository) all reach the
+    project's one store and registry. Server URIs are returned as they are.
     """
     uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.tracking_uri
     path = _local_store_path(uri)
     if path is not None:
-        return f"sqlite:///{path.resolve()}"
+        return f"sqlite:///{_from_root(path)}"
+    parsed = urlparse(uri)
+    if parsed.scheme == "file" and not parsed.netloc:
+        return _from_root(unquote(parsed.path)).as_uri()
+    if parsed.scheme == "" and uri:
+        return str(_from_root(uri))
     return uri
 
 
@@ -202,7 +236,7 @@ def configure(cfg: TrackingConfig) -> Target:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(registry_uri)
 
-    artifacts = Path(cfg.artifact_location).resolve().as_uri() if _is_local(uri) else None
+    artifacts = _from_root(cfg.artifact_location).as_uri() if _is_local(uri) else None
     client = mlflow.MlflowClient(uri, registry_uri)
     experiment = client.get_experiment_by_name(cfg.experiment)
     if experiment is None:
@@ -466,6 +500,7 @@ __all__ = [
     "pipeline_id",
     "redact",
     "redact_output",
+    "project_root",
     "resolve_tracking_uri",
     "run_name",
     "scrub",

@@ -50,15 +50,21 @@ def test_dvc_outputs_match_the_config():
             outs = [o if isinstance(o, str) else next(iter(o)) for o in dvc[stage]["do"]["outs"]]
             expected = str(stages.model_dir(params, stage, variant))
             assert expected.replace(variant, "${key}") in outs
+            assert str(stages.metrics_path(stage, variant)).replace(variant, "${key}") in outs
+            summary = stages.summary_path(stages.metrics_path(stage, variant))
             metrics = [next(iter(m)) for m in dvc[stage]["do"]["metrics"]]
-            assert str(stages.metrics_path(stage, variant)).replace(variant, "${key}") in metrics
+            assert str(summary).replace(variant, "${key}") in metrics
+            plots = [next(iter(m)) for m in dvc[stage]["do"]["plots"]]
+            assert str(stages.curve_plot_path(stage, variant)).replace(variant, "${key}") in plots
         fb = dvc["collect_feedback"]["do"]
         assert params.collect_feedback.out_dir.replace("{variant}", "${key}") in fb["outs"]
+        assert params.collect_feedback.metrics_path.replace("{variant}", "${key}") in fb["outs"]
         fb_metrics = [next(iter(m)) for m in fb["metrics"]]
-        assert params.collect_feedback.metrics_path.replace("{variant}", "${key}") in fb_metrics
+        summary = str(stages.summary_path(params.collect_feedback.metrics_path))
+        assert summary.replace("{variant}", "${key}") in fb_metrics
     assert params.build_dataset.out_dir in dvc["build_dataset"]["outs"]
     assert dvc["prepare_base"]["outs"] == [params.prepare_base.out_dir]
-    promote_outs = [next(iter(o)) for o in dvc["promote"]["outs"]]
+    promote_outs = [o if isinstance(o, str) else next(iter(o)) for o in dvc["promote"]["outs"]]
     assert params.promote.decision_path in promote_outs
 
 

@@ -29,7 +29,9 @@ def _figure(width: float, height: float) -> Any:
 def _save(fig: Any, path: str | os.PathLike) -> None:
     fig.tight_layout()
     with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png")
+        # No "Software" text chunk: the bytes depend on the figure alone, not on the
+        # matplotlib version (these PNGs are DVC plots kept in git).
+        fig.savefig(fh, format="png", metadata={"Software": None})
 
 
 def plot_success(report: Mapping[str, Any], path: str | os.PathLike) -> None:
@@ -66,7 +68,8 @@ def plot_success(report: Mapping[str, Any], path: str | os.PathLike) -> None:
     _save(fig, path)
 
 
-def plot_curves(curves: Curves, path: str | os.PathLike, *, ylabel: str = "reward") -> None:
+def plot_curves(curves: Curves, path: str | os.PathLike, *, ylabel: str = "reward",
+                title: str = "training reward") -> None:
     """One line per curve; a figure that says so when there are none."""
     fig = _figure(6.0, 3.6)
     ax = fig.add_subplot()
@@ -81,7 +84,7 @@ def plot_curves(curves: Curves, path: str | os.PathLike, *, ylabel: str = "rewar
         ax.set_xlabel("training step")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize="small")
-        ax.set_title("training reward")
+        ax.set_title(title)
     else:
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no training curves were given", ha="center", va="center")

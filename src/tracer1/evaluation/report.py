@@ -62,7 +62,8 @@ closed-loop success rate is what it compares), so an imported suite never
 decides a promotion; a policy with only `offline_only` suites is a valid report the
 gate rejects (nothing closed-loop to judge).
 
-`write_report` writes `report.json`, a flat `metrics.json` for `dvc metrics show`,
+`write_report` writes `report.json`, a small flat `metrics.json` for `dvc metrics show`
+(`dvc_metrics`: success per suite and policy, the long-horizon subset, numbers only),
 `report.md` (the tables a person reads: every policy per suite, the long-horizon
 subset as its own rows, the paired differences, then per task family with intervals,
 the benchmark conventions and the notes) and two figures: `success_by_policy.png` and
@@ -502,6 +503,25 @@ def flat_metrics(report: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any
     return out
 
 
+def dvc_metrics(report: Mapping[str, Any]) -> dict[str, float]:
+    """The numbers `metrics.json` holds, one flat key each, for `dvc metrics show/diff`:
+    ``<suite>.<policy>`` closed-loop success of every policy, ``<suite>.long.<policy>``
+    the long-horizon subset of the candidate and the baseline.
+
+    Short keys and no strings: DVC draws one column per key across every metrics file,
+    so the rest (intervals, families, offline scores, conventions) stays in `report.json`.
+    """
+    roles = report.get("roles") or {}
+    compared = {roles.get("candidate"), roles.get("baseline")} - {None} or set(report["policies"])
+    out: dict[str, float] = {}
+    for name, policy in report["policies"].items():
+        for suite, section in sorted(policy["suites"].items()):
+            out[f"{suite}.{name}"] = section["success_rate"]
+            if name in compared and isinstance(section.get("long_horizon"), Mapping):
+                out[f"{suite}.long.{name}"] = section["long_horizon"]["success_rate"]
+    return dict(sorted(out.items()))
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -710,7 +730,7 @@ def write_report(
         "curves_plot": out / CURVES_PLOT,
     }
     write_json(paths["report"], report)
-    write_json(paths["metrics"], flat_metrics(report))
+    write_json(paths["metrics"], dvc_metrics(report))
     with atomic_open(paths["markdown"], "w") as fh:
         fh.write(markdown_report(report))
     plot_success(report, paths["success_plot"])
@@ -737,6 +757,7 @@ __all__ = [
     "check_report",
     "conventions_table",
     "curves_from_rows",
+    "dvc_metrics",
     "family_table",
     "flat_metrics",
     "long_horizon_section",
