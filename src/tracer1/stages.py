@@ -377,6 +377,7 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
             report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles, suites=suites,
                                        offline_only=imported, notes=notes)
         paths = write_report(report, cfg.out_dir, curves=_curves(params))
+        run.log_parent(_headline(report))
         for name, policy in report["policies"].items():
             for suite, section in policy["suites"].items():
                 run.log_metrics({f"{name}.{suite}.success_rate": section["success_rate"]})
@@ -394,6 +395,15 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
     return report
 
 
+def _headline(report: dict[str, Any]) -> dict[str, float]:
+    """The candidate's closed-loop success per suite (``candidate.<suite>.success_rate``),
+    for the pipeline's parent run: the numbers one run is compared with the next by."""
+    candidate = report.get("roles", {}).get("candidate")
+    suites = report["policies"].get(candidate, {}).get("suites", {})
+    return {f"candidate.{suite}.success_rate": section["success_rate"]
+            for suite, section in suites.items()}
+
+
 def gate(params: Params, params_path: str) -> Any:
     """The gate alone (no registry write): the `Decision` on the eval report against the
     registry's current champion. Kubeflow branches on it; `promote` decides again, the same
@@ -405,6 +415,10 @@ def gate(params: Params, params_path: str) -> Any:
     with _run(params, params_path, "gate", cfg) as run:
         decision = gate_decision(report, cfg)
         run.set_tags({"tracer1.decision": decision.decision})
+        # On Kubeflow a rejection ends the pipeline here (promote never runs): the parent
+        # must say so itself. `promote` overwrites the tag with its final verdict.
+        run.log_parent({"gate.promote": float(decision.promoted)},
+                       tags={"tracer1.decision": decision.decision})
     return decision
 
 
@@ -412,6 +426,15 @@ def promote_summary(outcome: Any) -> dict[str, Any]:
     """The gate's decision as a number (1: promoted, 0: rejected); the reasons are in
     decision.json."""
     return {"promoted": outcome.decision.decision == "promote"}
+
+
+def training_params(params: Params, variant: str) -> dict[str, Any]:
+    """The settings the `variant` planner was trained with: the LoggedModel's params."""
+    fc = params.forecast
+    return {"policy": params.policy, "sft": params.sft, "stage1_grpo": params.stage1_grpo,
+            "collect_feedback": params.collect_feedback, "stage2_rft": params.stage2_rft,
+            "forecast": {"variant": variant, "horizon": fc.horizon(variant),
+                         "history": fc.history}}
 
 
 def promote(params: Params, params_path: str) -> Any:
@@ -425,6 +448,7 @@ def promote(params: Params, params_path: str) -> Any:
         model_dir=model_dir(params, "stage2_rft", params.forecast.candidate),
         params_path=params_path,
         data_metrics_path=params.build_dataset.metrics_path,
+        model_params=training_params(params, params.forecast.candidate),
     )
     write_summary(Path(params.promote.decision_path).parent / DIR_SUMMARY,
                   promote_summary(outcome))

@@ -13,6 +13,10 @@ Usage, in a stage function::
         run.log_dataset("data/trajectories", "trajectories", lineage.dvc_out_hash())
         log = run.step_logger()  # a trainer callback's on_log calls log(state.global_step, logs)
 
+The stages that judge the candidate (`evaluate`, `gate`, `promote`) also put their
+headline numbers on the parent (`StageRun.log_parent`), so the runs table's top row
+reads as the pipeline's result.
+
 Nothing happens at import: the URI is resolved, the store folder created and
 MLflow imported only when `configure` (or `stage_run`) is called. Params and
 tags are scrubbed of credentials before they reach the store, and a process entry
@@ -390,6 +394,25 @@ class StageRun:
         batch = [Metric(k, v, now, step or 0) for k, v in _numeric(metrics).items()]
         if batch:
             self._client.log_batch(self.run_id, metrics=batch)
+
+    def log_parent(self, metrics: Mapping[str, Any] | None = None,
+                   tags: Mapping[str, Any] | None = None) -> None:
+        """Put headline numbers and tags on the *pipeline* run, the runs table's top row.
+
+        The parent is otherwise an empty row above its stages; `evaluate` puts the
+        candidate's success per suite here, `gate` and `promote` the decision, so one
+        pipeline compares with the next without opening a child. Numeric entries only,
+        credentials scrubbed; a later stage overwrites a tag, and adds a metric point.
+        """
+        import time
+
+        from mlflow.entities import Metric, RunTag
+
+        now = int(time.time() * 1000)
+        batch = [Metric(k, v, now, 0) for k, v in _numeric(metrics or {}).items()]
+        items = [RunTag(k, v) for k, v in scrub(tags or {}).items()]
+        if batch or items:
+            self._client.log_batch(self.parent_run_id, metrics=batch, tags=items)
 
     def step_logger(self) -> Callable[[int, Mapping[str, Any]], None]:
         """A ``log(step, metrics)`` callable for a trainer callback's `on_log`."""

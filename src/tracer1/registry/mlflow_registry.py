@@ -10,8 +10,10 @@ serving champion untouched. Each version carries its lineage and verdict as
 tags (git commit, DVC hash of the expert trajectories, params hash, the base
 model's source and sha256, the candidate's eval metrics, the decision - the
 real one: ``reject`` with ``tracer1.load_error`` when it does not load), so the
-registry alone answers "what is this model and why is it here". MLflow is
-imported inside the functions.
+registry alone answers "what is this model and why is it here". The version is
+registered from an MLflow 3 LoggedModel whose params are the training settings and
+whose metrics are the candidate's evaluation numbers. MLflow is imported inside the
+functions.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ CANDIDATE_TAG = "tracer1.candidate"
 """The digest of the candidate's directory (`lineage.tree_digest`): one version per model."""
 LOAD_ERROR_TAG = "tracer1.load_error"
 COMPARED_TAG = "tracer1.compared_champion"
+MODEL_ID_TAG = "tracer1.model_id"
+"""The LoggedModel (``m-…``) a version was registered from (`version_model_id`)."""
 PENDING = "pending"
 """The decision tag between registering a version and loading it back; a process that dies
 there leaves it, and the retry that reuses the version replaces it."""
@@ -103,20 +107,23 @@ def register_candidate(
     name: str,
     tags: Mapping[str, Any] | None = None,
     run_id: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> str:
     """Log `model_dir` as a pyfunc planner under `run_id` and register it; returns the version.
 
     Without `run_id` the active run is used, or a new ``register`` run is started for the
     upload; a `run_id` that is not active is resumed and ended again (status FINISHED).
-    `tags` are set on the new version (credentials scrubbed). MLflow 3 stores the model
-    as a LoggedModel (``models:/m-…``) under the experiment's artifact root, linked to the run.
+    MLflow 3 stores the model as a LoggedModel (``models:/m-…``) under the experiment's
+    artifact root, linked to the run, with `params` (the training settings) as its params;
+    the version is registered from that LoggedModel's URI. `tags` are set on the new version
+    (credentials scrubbed), plus ``tracer1.model_id``.
     """
     from tracer1.registry.pyfunc import log_planner_model
     from tracer1.tracking import scrub
 
     with _run(run_id):
-        info = log_planner_model(model_dir)
-    return _register(info.model_uri, name, scrub(tags or {}))
+        info = log_planner_model(model_dir, params=params)
+    return _register(info.model_uri, name, {**scrub(tags or {}), MODEL_ID_TAG: info.model_id})
 
 
 def _register(model_uri: str, name: str, tags: dict[str, str]) -> str:
@@ -125,6 +132,36 @@ def _register(model_uri: str, name: str, tags: dict[str, str]) -> str:
     # Creates the registered model on first use. The sqlite store returns an int version,
     # a REST server a string: normalise to str everywhere.
     return str(mlflow.register_model(model_uri, name, tags=tags).version)
+
+
+def version_model_id(name: str, version: str) -> str | None:
+    """The LoggedModel behind version `version` (``m-…``); None for a version logged otherwise.
+
+    `ModelVersion.model_id` when the registry store keeps it; MLflow 3's SQL registry store
+    (sqlite, and the server on top of it) drops it, so the version's source, the
+    ``models:/m-…`` URI it was registered from, is read instead.
+    """
+    mv = _client().get_model_version(name, version)
+    if mv.model_id:
+        return str(mv.model_id)
+    source = mv.source or ""
+    prefix = "models:/m-"
+    if source.startswith(prefix) and "/" not in source[len("models:/"):]:
+        return source[len("models:/"):]
+    return mv.tags.get(MODEL_ID_TAG)
+
+
+def link_eval_metrics(model_id: str | None, decision: Decision, run_id: str | None) -> None:
+    """Log the candidate's evaluation numbers (``candidate.<suite>.<metric>``) on `run_id`
+    (the ``promote`` run), linked to LoggedModel `model_id` (None: the run only): the
+    model's page then shows what it scored, not only the run that scored it."""
+    import mlflow
+
+    metrics = {f"candidate.{suite}.{decision.primary_metric}": float(value)
+               for suite, value in decision.candidate_metrics.items()}
+    if metrics:
+        with _run(run_id):
+            mlflow.log_metrics(metrics, model_id=model_id, synchronous=True)
 
 
 def set_alias(name: str, alias: str, version: str | int) -> None:
@@ -226,6 +263,7 @@ def promote(
     *,
     run_id: str | None = None,
     digest: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> PromotionResult:
     """Register the candidate once, load it back, then alias it ``challenger`` (and
     ``champion`` iff the gate promoted it).
@@ -241,7 +279,9 @@ def promote(
 
     Version tags: the decision and metrics, then `tags` (which win): the caller's
     lineage, computed once by `tracer1.registry.stage.promote_stage` with
-    `tracer1.lineage.lineage_tags`.
+    `tracer1.lineage.lineage_tags`. `params` (the training settings) become the params of
+    the version's LoggedModel, and the candidate's eval metrics are linked to it
+    (`link_eval_metrics`), a reused version's included.
     """
     from tracer1.lineage import tree_digest
 
@@ -253,7 +293,9 @@ def promote(
     if version is None:
         # Registered as pending: until it has loaded back, no tag may say "promote".
         pending = {**version_tags(decision, model_dir), **lineage, DECISION_TAG: PENDING}
-        version = register_candidate(model_dir, name=name, tags=pending, run_id=run_id)
+        version = register_candidate(model_dir, name=name, tags=pending, run_id=run_id,
+                                     params=params)
+    link_eval_metrics(version_model_id(name, version), decision, run_id)
     problem = load_problem(name, version)
     final = with_load_check(decision, f"models:/{name}/{version}", problem)
     # The champion's tags say why it is the champion: judging it again without promoting

@@ -2,9 +2,11 @@
 
 This module subclasses `mlflow.pyfunc.PythonModel`, so importing it imports
 MLflow (seconds). Import it only inside functions — `tracer1.registry.pyfunc`
-does, and re-exports the class lazily. MLflow pickles the instance by
-reference to this module, so a registered version loads wherever `tracer1`
-is installed.
+does, and re-exports the class lazily. A logged model builds it from
+`model_code.py` (models from code, no pickle) with the `tracer1` package shipped
+beside it as code, so a registered version loads with no `tracer1` installed.
+A bad request raises an `MlflowException` (INVALID_PARAMETER_VALUE) with the
+offending row and field, which the scoring server returns as a 400.
 """
 
 from __future__ import annotations
@@ -39,5 +41,13 @@ class PlannerModel(mlflow.pyfunc.PythonModel):
 
         if self.agent is None:
             raise RuntimeError("PlannerModel.predict before load_context")
-        requests = requests_from_frame(model_input)
+        try:
+            requests = requests_from_frame(model_input)
+        except ValueError as exc:
+            # The scoring server answers any other exception with a generic "unexpected
+            # error"; an MlflowException reaches the client with its message and a 400.
+            from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
+
+            raise MlflowException(f"invalid planner input: {exc}",
+                                  error_code=INVALID_PARAMETER_VALUE) from exc
         return [texts[0] if texts else "" for texts in self.agent.plan(requests, sample=False)]

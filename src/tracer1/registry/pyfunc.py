@@ -8,7 +8,9 @@ the closed-loop harness makes. `load_planner` unwraps the pyfunc back into the
 `Agent`, so `evaluate` scores the registry champion with the same harness as a
 fresh candidate. A LoRA planner is logged with its base model inside (``model/base/``),
 so `models:/tracer1-planner@champion` loads, and `mlflow models serve` serves it, where
-only the registry's artifacts are.
+only the registry's artifacts are; the `tracer1` code rides along too (``code/tracer1``),
+so the model's requirements name only published packages. Each logged model is an
+MLflow 3 LoggedModel whose params are the training settings (`log_planner_model`).
 
 MLflow is imported inside the functions; `PlannerModel` (a `PythonModel`
 subclass, hence MLflow at import) is re-exported lazily from `planner_model`.
@@ -21,7 +23,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,9 +48,14 @@ MODEL_CODE = Path(__file__).with_name("model_code.py")
 
 # Pinned to what is installed, so MLflow never infers requirements (that loads the
 # model in a subprocess and may reach for the network) and `load_model` sees no mismatch.
-# tracer1 itself is not on a public index: serve with env_manager="local" or an image
-# that has the package (the pipeline's Dockerfile).
-_REQUIREMENTS = ("tracer1", "mlflow", "torch", "transformers", "tokenizers", "peft", "pandas")
+# tracer1 itself is *not* among them: it is no published package, and a pin would make a
+# virtualenv/conda env manager install whatever an index serves under that name. Its
+# code travels with the model instead (`code_paths`, ``code/tracer1``), so these are the
+# packages that code imports when it loads and plans (pillow: a VLM planner's screenshots).
+_REQUIREMENTS = ("mlflow", "torch", "transformers", "tokenizers", "peft", "pandas", "numpy",
+                 "pillow")
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The `tracer1` package this process runs: copied into each logged model as ``code/tracer1``."""
 
 
 def __getattr__(name: str) -> Any:
@@ -255,14 +262,40 @@ def _base_record(model_dir: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def log_planner_model(model_dir: str | os.PathLike, *, name: str = "planner") -> ModelInfo:
-    """Log `model_dir` as a pyfunc model under the active run; returns MLflow's ModelInfo.
+@contextlib.contextmanager
+def package_code() -> Iterator[Path]:
+    """A clean copy of the running `tracer1` package (no ``__pycache__``), for `code_paths`:
+    MLflow copies the directory as ``code/tracer1`` and puts ``code/`` first on `sys.path`
+    when it loads the model, so the model imports the very code it was trained and logged
+    with, and serving needs no ``tracer1`` from any index. Removed on exit."""
+    staging = Path(tempfile.mkdtemp(prefix="tracer1-code-"))
+    try:
+        target = staging / PACKAGE_DIR.name
+        shutil.copytree(PACKAGE_DIR, target,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
+        yield target
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def log_planner_model(
+    model_dir: str | os.PathLike,
+    *,
+    name: str = "planner",
+    params: Mapping[str, Any] | None = None,
+) -> ModelInfo:
+    """Log `model_dir` as a pyfunc LoggedModel under the active run; returns MLflow's ModelInfo
+    (``model_info.model_id``, ``model_info.model_uri`` = ``models:/m-…``).
 
     The directory is copied whole as the artifact ``model``, a LoRA adapter with its base
-    model inside (`bundled_model_dir`); `tracer1.json` (horizon, history, variant, stage)
-    becomes the model's metadata, with the base's `source.json` under ``base``. Requires
-    an active run.
+    model inside (`bundled_model_dir`), and the `tracer1` package as code (`package_code`);
+    `tracer1.json` (horizon, history, variant, stage) becomes the model's metadata, with
+    the base's `source.json` under ``base``. The LoggedModel's params are `params` (the
+    training settings, flattened, credentials dropped) and nothing else: `log_model` alone
+    would copy the *active run's* params onto it, i.e. the ``promote`` gate settings.
+    Requires an active run.
     """
+    import mlflow
     import mlflow.pyfunc
 
     from tracer1.registry.planner_model import MODEL_ARTIFACT
@@ -270,19 +303,47 @@ def log_planner_model(model_dir: str | os.PathLike, *, name: str = "planner") ->
     model_dir = Path(model_dir)
     if not (model_dir / "tracer1.json").is_file():
         raise FileNotFoundError(f"{model_dir}: not a planner directory (no tracer1.json)")
-    with bundled_model_dir(model_dir) as artifact:
-        metadata: dict[str, Any] = {"tracer1": _model_card(artifact)}
-        if (base := _base_record(artifact)) is not None:
-            metadata["base"] = base
-        return mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(MODEL_CODE),
-            artifacts={MODEL_ARTIFACT: str(artifact)},
-            signature=signature(),
-            input_example=input_example(),
-            pip_requirements=pip_requirements(),
-            metadata=metadata,
-        )
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("log_planner_model needs an active MLflow run")
+    card = _model_card(model_dir)
+    logged = mlflow.initialize_logged_model(
+        name=name, source_run_id=run.info.run_id, model_type="tracer1-planner",
+        params=model_params(params, card))
+    try:
+        with bundled_model_dir(model_dir) as artifact, package_code() as code:
+            metadata: dict[str, Any] = {"tracer1": _model_card(artifact)}
+            if (base := _base_record(artifact)) is not None:
+                metadata["base"] = base
+            info = mlflow.pyfunc.log_model(
+                name=name,
+                model_id=logged.model_id,
+                python_model=str(MODEL_CODE),
+                artifacts={MODEL_ARTIFACT: str(artifact)},
+                code_paths=[str(code)],
+                signature=signature(),
+                input_example=input_example(),
+                pip_requirements=pip_requirements(),
+                metadata=metadata,
+            )
+    except BaseException:
+        mlflow.finalize_logged_model(logged.model_id, "FAILED")
+        raise
+    mlflow.finalize_logged_model(logged.model_id, "READY")  # log_model leaves it PENDING
+    return info
+
+
+def model_params(params: Mapping[str, Any] | None, card: Mapping[str, Any]) -> dict[str, str]:
+    """The LoggedModel's params: `params` (the training settings, nested or dotted) flattened,
+    plus the model card's scalars as ``model.<key>``; credentials dropped, values cut to
+    MLflow's limit."""
+    from tracer1.tracking import _PARAM_VALUE_LIMIT, _clean_key, flatten, scrub
+
+    items = {**flatten(params or {}),
+             **{f"model.{k}": v for k, v in card.items()
+                if isinstance(v, str | int | float | bool) or v is None}}
+    return {k: v[:_PARAM_VALUE_LIMIT]
+            for k, v in scrub({_clean_key(k): v for k, v in items.items()}).items()}
 
 
 def load_planner(model_uri: str) -> Planner:

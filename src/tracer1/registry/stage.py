@@ -83,12 +83,16 @@ def promote_stage(
     model_dir: str | os.PathLike,
     params_path: str | os.PathLike = "params.yaml",
     data_metrics_path: str | os.PathLike | None = None,
+    model_params: Any = None,
 ) -> PromoteOutcome:
     """Run the gate on `report_path` and register `model_dir`; write `cfg.decision_path`.
 
     `data_metrics_path`: `build_dataset`'s metrics file, whose data identifiers (content
-    digest; DVC revision and hash when fetched) tag the registry version. Raises
-    `UnloadableModelError` (after writing the decision) when the version does not load.
+    digest; DVC revision and hash when fetched) tag the registry version. `model_params`:
+    the settings the candidate was trained with (a nested mapping), the params of its
+    LoggedModel. The verdict, the version and the candidate's metrics also go on the
+    pipeline's parent run (the runs table's headline row). Raises `UnloadableModelError`
+    (after writing the decision) when the version does not load.
     """
     from tracer1 import lineage
     from tracer1.registry import mlflow_registry
@@ -102,16 +106,17 @@ def promote_stage(
         decision = gate_decision(report, cfg, digest)
         tags = lineage.lineage_tags(params_path=params_path,
                                     build_metrics_path=data_metrics_path)
+        # Also logs candidate.<suite>.<metric> on this run, linked to the LoggedModel.
         result = mlflow_registry.promote(model_dir, decision, cfg, tags, run_id=run.run_id,
-                                         digest=digest)
+                                         digest=digest, params=model_params)
         decision = result.decision  # the gate's verdict plus whether the version loads
         outcome = PromoteOutcome(decision, result)
         write_json(cfg.decision_path, outcome.to_json())
-        run.set_tags({"tracer1.decision": decision.decision,
-                      "tracer1.model_version": result.version})
-        run.log_metrics({f"candidate.{suite}.{decision.primary_metric}": value
-                         for suite, value in decision.candidate_metrics.items()})
+        headline_tags = {"tracer1.decision": decision.decision,
+                         "tracer1.model_version": result.version}
+        run.set_tags(headline_tags)
         run.log_metrics({"promoted": float(decision.promoted)})
+        run.log_parent(tags=headline_tags, metrics={"promoted": float(decision.promoted)})
         run.log_artifact(cfg.decision_path)
         run.log_dataset(report_path, "eval_report", lineage.file_hash(report_path),
                         context="evaluation")

@@ -158,3 +158,20 @@ def test_configure_default_creates_store_and_artifact_root_only_when_called(
     client().delete_experiment(target.experiment_id)
     assert tracking.configure(cfg).experiment_id == target.experiment_id
     assert client().get_experiment(target.experiment_id).lifecycle_stage == "active"
+
+
+def test_log_parent_puts_headline_numbers_on_the_pipeline_run(store, monkeypatch):
+    """The runs table's top row: numbers and tags a judging stage puts on the parent
+    (numbers only; credentials scrubbed), while its own run keeps its own metrics."""
+    monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "headline")
+    monkeypatch.setenv("HF_TOKEN", "planted-hf-token-0badc0de")
+    with tracking.stage_run("gate", {}, cfg=store.cfg) as run:
+        run.log_metrics({"own": 1.0})
+        run.log_parent({"gate.promote": 1.0, "note": "skipped"},
+                       tags={"tracer1.decision": "promote", "hf_token": "x",
+                             "why": "env planted-hf-token-0badc0de"})
+    parent = client().get_run(run.parent_run_id).data
+    assert parent.metrics == {"gate.promote": 1.0}
+    assert parent.tags["tracer1.decision"] == "promote" and "hf_token" not in parent.tags
+    assert parent.tags["why"] == "env ***"
+    assert "gate.promote" not in client().get_run(run.run_id).data.metrics
