@@ -43,3 +43,28 @@ def test_unknown_family_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="unknown"):
         build_dataset(cfg)
     assert not (tmp_path / "a" / "trajectories").exists()
+
+
+def test_a_browser_build_is_bit_reproducible(tmp_path):
+    # book-flight's autocomplete and datepicker answer on timers and animations, and a
+    # click-tab-2 capture could race its layout: built twice, every file (episodes and
+    # screenshots) must have the same bytes, or dvc.lock changes on every fresh run.
+    def cfg(name):
+        return dataclasses.replace(
+            small_cfg(tmp_path, name),
+            suites={"miniwob": SuiteConfig(families=("book-flight", "click-tab-2"),
+                                           episodes_per_family=1,
+                                           options={"workers": 1})},
+            seeds=SplitSeeds(SeedRange(0, 2), SeedRange(200, 201), SeedRange(230, 231)),
+        )
+
+    built = []
+    for name in ("a", "b"):
+        assert build_dataset(cfg(name))["expert_success_rate"] == 1.0  # settling breaks nothing
+        root = tmp_path / name / "trajectories"
+        built.append({p.relative_to(root): p.read_bytes()
+                      for p in sorted(root.rglob("*")) if p.is_file()})
+    assert built[0].keys() == built[1].keys()
+    assert any(p.suffix == ".png" for p in built[0])
+    differing = [str(p) for p in built[0] if built[0][p] != built[1][p]]
+    assert not differing

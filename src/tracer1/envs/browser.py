@@ -37,6 +37,11 @@ HEADLESS_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage", "--disable-extensions", "--mute-audio",
+    # Screenshots with the same bytes for the same page state (dvc.lock stays put): no
+    # images decoded behind the frame, no partial or LCD raster, one colour profile.
+    "--disable-checker-imaging", "--disable-partial-raster", "--disable-lcd-text",
+    "--force-color-profile=srgb", "--disable-threaded-animation",
+    "--run-all-compositor-stages-before-draw", "--font-render-hinting=none",
 )
 INSTALL_HINT = (
     "install Debian's chromium and chromium-driver (as root: apt-get install -y chromium "

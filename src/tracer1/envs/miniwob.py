@@ -22,7 +22,12 @@
   on a CPU must not time out; the step budget bounds episodes instead.
 
 Determinism: a task is a page plus a seed (`Math.seedrandom`), so reset + replaying the
-same actions reproduces a state (`tracer1.envs.base.restore`). The environment leans on
+same actions reproduces a state (`tracer1.envs.base.restore`). The page is also made to
+settle before every observation (`settle_page`): jQuery animations are off, jQuery UI's
+autocomplete answers without its 300 ms delay, and the page's pending zero-delay timers,
+two animation frames and its fonts are waited for, so the elements and the screenshot
+of a state do not depend on how fast the machine is (book-flight's suggestions and
+datepicker otherwise appear in some runs and not in others). The environment leans on
 this itself when its browser crashes or hangs mid-episode: it restores the episode on a
 fresh browser and carries on (see `MiniWoBEnv`).
 """
@@ -316,6 +321,7 @@ class MiniWoBEnv:
         info.update(handler(self, action))
         if self.settle_ms:
             time.sleep(self.settle_ms / 1000)
+        settle_page(self._lease.driver)
         return info, episode_status(self._lease.driver)
 
     def _screenshot(self) -> bytes:
@@ -450,6 +456,35 @@ def start_episode(driver: Any, seed: int) -> None:
         if time.monotonic() > deadline:
             raise BrowserFailure("MiniWoB task did not become ready")
         time.sleep(0.02)
+    settle_page(driver)
+
+
+# jQuery UI widgets are created by the task's own setup, so they are tuned on every
+# settle (a few microseconds) rather than once per page. The fallback timer only guards
+# against a page whose animation frames never come (a hidden tab); it never decides a
+# normal settle.
+_SETTLE_JS = """
+var done = arguments[arguments.length - 1], finished = false;
+function finish() { if (!finished) { finished = true; done(true); } }
+if (window.jQuery) {
+  jQuery.fx.off = true;
+  jQuery('.ui-autocomplete-input').each(function () {
+    try { jQuery(this).autocomplete('option', 'delay', 0); } catch (e) {}
+  });
+}
+setTimeout(function () {
+  requestAnimationFrame(function () { requestAnimationFrame(function () {
+    var fonts = document.fonts ? document.fonts.ready : Promise.resolve();
+    fonts.then(finish, finish);
+  }); });
+}, 0);
+setTimeout(finish, 2000);
+"""
+
+
+def settle_page(driver: Any) -> None:
+    """Let the page finish what the last input started (see the module docstring)."""
+    driver.execute_async_script(_SETTLE_JS)
 
 
 def episode_status(driver: Any) -> dict[str, Any]:
