@@ -239,12 +239,11 @@ def _first_action_line(text: str) -> str | None:
 def _close_first_action(text: str) -> str:
     """A first-action completion cut after its first action line and closed with `</plan>`;
     a completion that says `</plan>` first, or never finished a line, stays as it is."""
-    cut = _cut_after_plan(text)
-    if cut != text or _first_action_line(text) is None:
+    cut, line = _cut_after_plan(text), _first_action_line(text)
+    if cut != text or line is None:
         return cut
     start = text.find("<plan>")
     body = text[start:]
-    line = _first_action_line(text)
     end = body.find(line) + len(line)
     return text[:start] + body[:end] + "\n" + PLAN_END
 
