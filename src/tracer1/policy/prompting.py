@@ -7,16 +7,19 @@ sees a prompt format at test time that it was not trained on.
 >>> from tracer1.trajectory import Observation
 >>> print(render_prompt("Add 2 and 3.", Observation(text="tools: calculator"),
 ...                     [Tool.of("calculator", {"expression": "2+3"})], horizon=2))
+Task: Add 2 and 3.
 Observation:
 tools: calculator
 Previous actions:
 tool(name="calculator", args={"expression": "2+3"})
-Task: Add 2 and 3.
 Forecast the next 2 actions.
 
-The task comes last, next to the forecast request: prompts over the model's
-budget are clipped from the left (`tracer1.policy.tokenizer.clip_prompt`), which
-then drops the oldest observation text and never the task.
+The task comes first, on one line, and the newest state last, next to the forecast
+request. With the task last, a small planner copied its first entity into every step
+(`search("2029")` again after the search had answered; the first distance of a list
+looked up again): the tokens next to the reply weigh most. Prompts over the model's
+budget keep the task line and lose the oldest observation text
+(`tracer1.policy.tokenizer.clip_prompt`).
 """
 
 from __future__ import annotations
@@ -60,9 +63,10 @@ def render_prompt(
     shown = sum(line in observation.text for line in lines)
     lines = [line for line in lines if line not in observation.text]
     past = "\n".join(lines) if lines else ("(shown above)" if shown else "(none)")
+    task = " ".join(instruction.split())  # one line: `clip_prompt` keeps the first
     return (
+        f"Task: {task}\n"
         f"Observation:\n{render_observation(observation)}\n"
         f"Previous actions:\n{past}\n"
-        f"Task: {instruction}\n"
         f"Forecast the next {horizon} actions."
     )

@@ -10,8 +10,8 @@ of a call (`"Soquiand"`) — with the usual space-prefixed words it would not.
 Every encoded prompt starts with `<|bos|>` (the post-processor adds it), so SFT,
 GRPO and inference all see the same ids.
 
-The other half of the contract lives here too: `clip_prompt` (left truncation at a
-token boundary, one rule for training and inference) and `completion_ids`
+The other half of the contract lives here too: `clip_prompt` (the task line kept, the rest
+cut from the left at a token boundary, one rule for training and inference) and `completion_ids`
 (the SFT target is exactly the plan text's tokens followed by eos).
 
 >>> tok = train_tokenizer(["<plan>\\ndone()\\n</plan>"] * 4, vocab_size=300)
@@ -105,23 +105,46 @@ def prepare_tokenizer(tokenizer: Any) -> Any:
 
 
 def clip_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, max_tokens: int) -> str:
-    """`prompt` cut from the left at a token boundary so it encodes to <= `max_tokens` ids.
+    """`prompt` cut at a token boundary so it encodes to <= `max_tokens` ids.
+
+    The first line is the task (`tracer1.policy.prompting.render_prompt`) and stays; the
+    text after it is cut from the left, so the oldest observation text goes first and the
+    newest state, next to the forecast request, stays. A first line that alone is over
+    the budget is cut from the left with the rest.
 
     Cutting the *text* (not the ids) lets trl's GRPO, which tokenizes prompts itself
-    without truncation, see exactly what SFT and the agent see. The newest state
-    sits at the end of a prompt, so the oldest text goes first.
+    without truncation, see exactly what SFT and the agent see.
     """
-    ids = tokenizer(prompt)["input_ids"]
-    if len(ids) <= max_tokens:
+    if len(tokenizer(prompt)["input_ids"]) <= max_tokens:
         return prompt
-    budget = max_tokens - tokenizer.num_special_tokens_to_add()
-    if budget < 1:
+    head, newline, body = prompt.partition("\n")
+    if newline:
+        head_ids = len(tokenizer(head + newline)["input_ids"])
+        room = max_tokens - head_ids  # head_ids counts the special tokens
+        if room >= 1 and len(tokenizer(body, add_special_tokens=False)["input_ids"]) > 0:
+            for _ in range(8):  # the joined text can encode a token longer or shorter
+                text = head + newline + _clip_left(tokenizer, body, room, special=False)
+                over = len(tokenizer(text)["input_ids"]) - max_tokens
+                if over <= 0:
+                    return text
+                room -= over
+                if room < 1:
+                    break
+    return _clip_left(tokenizer, prompt, max_tokens)
+
+
+def _clip_left(tokenizer: Any, text: str, max_tokens: int, *, special: bool = True) -> str:
+    """`text` cut from the left so it encodes to <= `max_tokens` ids (`special`: counting
+    the special tokens the tokenizer adds)."""
+    ids = tokenizer(text, add_special_tokens=special)["input_ids"]
+    if len(ids) <= max_tokens:
+        return text
+    if max_tokens - (tokenizer.num_special_tokens_to_add() if special else 0) < 1:
         raise ValueError(f"max_tokens={max_tokens} leaves no room for the prompt")
-    text = prompt
     drop = len(ids) - max_tokens
     for _ in range(8):  # re-encoding a cut text can merge differently; a few passes settle it
         text = _drop_tokens(tokenizer, text, drop)
-        over = len(tokenizer(text)["input_ids"]) - max_tokens
+        over = len(tokenizer(text, add_special_tokens=special)["input_ids"]) - max_tokens
         if over <= 0:
             return text
         drop = over

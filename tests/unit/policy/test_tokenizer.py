@@ -83,14 +83,22 @@ def test_save_and_load_round_trip(tok, tmp_path):
     assert (loaded.padding_side, loaded.eos_token, loaded.pad_token) == ("left", EOS, tok.pad_token)
 
 
-def test_clip_prompt_keeps_the_newest_text_within_budget(tok):
+def test_clip_prompt_keeps_the_task_line_and_the_newest_text_within_budget(tok):
     prompt = "\n".join(CORPUS)
+    task = prompt.split("\n")[0] + "\n"
     full = len(tok(prompt)["input_ids"])
-    for budget in (5, 17, full - 1):
+    for budget in (len(tok(task)["input_ids"]) + 3, 40, full - 1):
         clipped = clip_prompt(tok, prompt, budget)
         assert len(tok(clipped)["input_ids"]) <= budget
-        assert prompt.endswith(clipped) and clipped
+        assert clipped.startswith(task) and prompt.endswith(clipped[len(task):])
+        assert len(clipped) > len(task)
     assert clip_prompt(tok, prompt, full) == prompt  # within budget: untouched
+
+
+def test_clip_prompt_cuts_a_task_line_over_the_budget_from_the_left(tok):
+    prompt = "Task: " + "add these numbers " * 20 + "\nForecast the next 2 actions."
+    clipped = clip_prompt(tok, prompt, 12)
+    assert len(tok(clipped)["input_ids"]) <= 12 and prompt.endswith(clipped) and clipped
 
 
 def test_completion_ids_end_with_eos_and_have_no_bos(tok):
