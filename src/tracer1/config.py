@@ -315,6 +315,10 @@ class SftConfig:
     (suite/family) instead of in proportion to their windows: a budget that sees a few
     hundred windows would otherwise see a one-step page a handful of times, next to
     hundreds of book-flight and tool-use windows."""
+    suite_weights: dict[str, float] = field(default_factory=dict)
+    """With `balance_families`: suite → the weight of each of its families' shares (1 for a
+    suite not named), e.g. more windows for tool use, whose procedures a one-step page
+    does not need."""
     seed: int = 0
 
 
@@ -578,6 +582,10 @@ def _check(params: Params, source: str) -> None:
             )
     if params.forecast.history < 0:
         raise ConfigError(f"{source}: forecast.history: must be >= 0")
+    for suite, weight in params.sft.suite_weights.items():
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+            raise ConfigError(f"{source}: sft.suite_weights.{suite}: must be a number >= 0, "
+                              f"got {weight!r}")
     policies = params.evaluate.policies
     unknown = [p for p in policies if p not in CANDIDATE_POLICIES and p != BASE_POLICY]
     if unknown or "stage2" not in policies:

@@ -72,3 +72,10 @@ def test_overrides_apply_on_top_of_the_file_and_are_checked(tmp_path):
         load_params(path, {"policy.seed": "seven"})
     with pytest.raises(ConfigError, match=r"override sft\.max_steps\.x: sft\.max_steps is not"):
         load_params(path, {"sft.max_steps.x": 1})
+
+
+def test_sft_suite_weights_load_and_reject_negative_shares(tmp_path):
+    params = load_params(write(tmp_path, "sft:\n  suite_weights: {tooluse: 3, miniwob: 1}\n"))
+    assert params.sft.suite_weights == {"tooluse": 3, "miniwob": 1}
+    with pytest.raises(ConfigError, match=r"params\.yaml: sft\.suite_weights\.tooluse: must be"):
+        load_params(write(tmp_path, "sft:\n  suite_weights: {tooluse: -1}\n"))

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tracer1.data.jsonl import read_episodes, split_path
@@ -155,15 +156,20 @@ def family_of(episode_id: str) -> str:
     return "/".join(episode_id.split("/")[:2])
 
 
-def balanced_rows(dataset: Dataset, n: int, seed: int) -> Dataset:
-    """`n` rows drawn round-robin over the task families of `dataset` (`family_of` its
-    `episode_id`), each family's rows shuffled and cycled, so every family gets about
-    `n / families` rows whatever its size.
+def balanced_rows(dataset: Dataset, n: int, seed: int,
+                  suite_weights: Mapping[str, float] | None = None) -> Dataset:
+    """`n` rows drawn over the task families of `dataset` (`family_of` its `episode_id`),
+    each family's rows shuffled and cycled, so every family gets its share of `n`
+    whatever its size: equal shares, or shares in proportion to `suite_weights` (suite →
+    the weight of each of its families; 1 for a suite not named).
 
     >>> from datasets import Dataset
     >>> rows = Dataset.from_dict({"episode_id": ["a/x/1"] * 9 + ["a/y/1"], "step": range(10)})
     >>> sorted(balanced_rows(rows, 4, seed=0)["episode_id"])
     ['a/x/1', 'a/x/1', 'a/y/1', 'a/y/1']
+    >>> rows = Dataset.from_dict({"episode_id": ["a/x/1", "b/y/1", "b/z/1"], "step": range(3)})
+    >>> sorted(balanced_rows(rows, 7, seed=0, suite_weights={"b": 3})["episode_id"])
+    ['a/x/1', 'b/y/1', 'b/y/1', 'b/y/1', 'b/z/1', 'b/z/1', 'b/z/1']
     """
     import random
 
@@ -174,12 +180,28 @@ def balanced_rows(dataset: Dataset, n: int, seed: int) -> Dataset:
     order = sorted(groups)
     for name in order:
         rng.shuffle(groups[name])
-    picked = []
-    for i in range(n if groups else 0):
-        rows = groups[order[i % len(order)]]
-        picked.append(rows[(i // len(order)) % len(rows)])
+    counts = _shares(order, n, suite_weights or {})
+    picked = []  # round by round, families in order: equal shares interleave the families
+    for step in range(max(counts.values(), default=0)):
+        picked += [groups[name][step % len(groups[name])] for name in order
+                   if counts[name] > step]
     rng.shuffle(picked)
     return dataset.select(picked)
+
+
+def _shares(families: Sequence[str], n: int, suite_weights: Mapping[str, float]) -> dict[str, int]:
+    """`n` split over `families` (``suite/family``) by their suite's weight, largest
+    remainders first (ties in `families` order), so the counts sum to `n`."""
+    weights = [float(suite_weights.get(name.split("/")[0], 1.0)) for name in families]
+    total = sum(weights)
+    if not families or total <= 0:
+        return dict.fromkeys(families, 0)
+    exact = [n * w / total for w in weights]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(families)), key=lambda i: (-(exact[i] - counts[i]), i))
+    for i in by_remainder[: n - sum(counts)]:
+        counts[i] += 1
+    return dict(zip(families, counts, strict=True))
 
 
 def dataset_hash(dataset: Dataset) -> str:

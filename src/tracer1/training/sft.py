@@ -71,7 +71,8 @@ def run_sft(
     if len(train) == 0:
         raise ValueError(f"{data_dir}: no training windows")
     if cfg.balance_families and cfg.max_steps > 0:
-        train = balanced_rows(train, cfg.max_steps * cfg.batch_size, cfg.seed)
+        train = balanced_rows(train, cfg.max_steps * cfg.batch_size, cfg.seed,
+                              cfg.suite_weights)
     model, tokenizer = new_policy(policy, _texts(train))
     train_rows, length_args = _sft_rows(train, tokenizer, policy, vision)
     logger.info("sft %s: %d windows, horizon %d, %s parameters", variant, len(train), horizon,
