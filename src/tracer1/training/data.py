@@ -23,8 +23,8 @@ import functools
 import hashlib
 import json
 import os
-from pathlib import Path
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracer1.data.jsonl import read_episodes, split_path
