@@ -140,6 +140,8 @@ def test_the_model_ships_its_code_and_loads_where_tracer1_is_not_installed(store
     assert (local / "code/tracer1/__init__.py").is_file()
     assert (local / "code/tracer1/registry/planner_model.py").is_file()
     assert not list((local / "code").rglob("__pycache__"))
+    assert (local / "code/tracer1/data/validation/offline_docs.py").is_file()
+    assert not list((local / "code").rglob("docs_assets"))  # Data Docs' CSS/JS: not served
     for env_file in ("requirements.txt", "conda.yaml", "python_env.yaml"):
         text = (local / env_file).read_text()
         assert "tracer1" not in text, (env_file, text)
