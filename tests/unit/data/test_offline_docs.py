@@ -144,3 +144,17 @@ def test_a_vendored_file_with_another_hash_is_refused(tmp_path, monkeypatch):
 def test_rewrite_keeps_what_it_does_not_know():
     text = '<a href="https://example.org/x">x</a> <img src="https://example.org/y.png">'
     assert rewrite(text, lambda name: "LOCAL/" + name) == text
+
+
+def test_the_wheel_ships_every_vendored_file():
+    """The image installs tracer1 as a wheel (EDITABLE=0): package-data must cover the
+    assets, or validate_dataset in a pod would find no files to copy."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[3]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = config["package-data"]["tracer1.data.validation"]
+    package = ASSETS.parent
+    shipped = {p.relative_to(ASSETS).as_posix() for pattern in patterns
+               for p in package.glob(pattern) if p.is_file() and ASSETS in p.parents}
+    assert set(vendored_files()) | {"package-lock.json"} <= shipped
