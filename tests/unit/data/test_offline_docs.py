@@ -158,3 +158,10 @@ def test_the_wheel_ships_every_vendored_file():
     shipped = {p.relative_to(ASSETS).as_posix() for pattern in patterns
                for p in package.glob(pattern) if p.is_file() and ASSETS in p.parents}
     assert set(vendored_files()) | {"package-lock.json"} <= shipped
+
+
+def test_doctests():
+    import doctest
+
+    result = doctest.testmod(offline_docs)
+    assert result.attempted > 0 and result.failed == 0
