@@ -93,7 +93,8 @@ def build_dataset_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
 
     p = _load(params)
     try:
-        metrics = stages.build_dataset(p, str(params), progress=sys.stderr.isatty())
+        # On a terminal one line redrawn in place, elsewhere a log line every 30 s.
+        metrics = stages.build_dataset(p, str(params), progress=True)
     except (KeyError, ValueError) as exc:
         raise _fail(f"error: {exc}") from None
     splits = ", ".join(f"{k}={v['episodes']}" for k, v in metrics["splits"].items())

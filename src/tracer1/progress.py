@@ -1,12 +1,12 @@
 """Progress of long loops: ``label: 40/200 steps (20%), 1.9 s/step, ETA 5m04s``.
 
-Training steps, rollout episodes and evaluation all go through `Progress`, so every
-stage that runs for minutes says how far it is, how fast it goes and when it will be
-done. On a terminal the line is rewritten in place about once a second. Anywhere
-else (`make run` piped to a file, `dvc repro` in CI, a Kubeflow pod's log) each
-update is a log line of its own (logger ``tracer1.progress``, INFO), at most one per
-`LOG_INTERVAL_S` plus the first and the last: a 9-minute stage writes about 20
-lines, not one per step and not none at all.
+Training steps, rollout episodes, evaluation (closed loop and offline), the SFT probe
+and the dataset build all go through `Progress`, so every stage that runs for minutes
+says how far it is, how fast it goes and when it will be done. On a terminal the line
+is rewritten in place about once a second. Anywhere else (`make run` piped to a file,
+`dvc repro` in CI, a Kubeflow pod's log) each update is a log line of its own (logger
+``tracer1.progress``, INFO), at most one per `LOG_INTERVAL_S` plus the first and the
+last: a 9-minute stage writes about 20 lines, not one per step and not none at all.
 
 The trainers run with `disable_tqdm=True` (tqdm on a pipe writes a line per
 refresh, and its carriage returns garble logs); `trainer_progress` is the
@@ -123,6 +123,18 @@ class Progress:
         self.close()
 
 
+def reporter(label: str | None, total: int, unit: str = "steps") -> Callable[..., None]:
+    """`update(done, note="")` of a `Progress` over `total` items, the form the loops take
+    (`run_episodes`, `predict_steps`, the SFT probe, `build_dataset`); a no-op without a
+    label or without items, so library callers and tests stay quiet by default.
+
+    >>> reporter(None, 10)(3)  # nothing shown
+    """
+    if label is None or total <= 0:
+        return lambda done, note="": None
+    return Progress(label, total, unit=unit).update
+
+
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -193,4 +205,5 @@ def trainer_progress(label: str, **progress: Any) -> Any:
     return StepProgress()
 
 
-__all__ = ["LOG_INTERVAL_S", "Progress", "duration_text", "rate_text", "trainer_progress"]
+__all__ = ["LOG_INTERVAL_S", "Progress", "duration_text", "rate_text", "reporter",
+           "trainer_progress"]

@@ -38,13 +38,14 @@ Decisions that the metrics depend on:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tracer1.actions import Action, Parsed, parse_plan
 from tracer1.envs.base import Environment, Expert, Suite, episode_limit, restore, suite_trait
 from tracer1.policy.base import Planner, PlanRequest
+from tracer1.progress import reporter
 from tracer1.rewards.similarity import same_action
 from tracer1.trajectory import Observation, Step, Task
 
@@ -248,7 +249,9 @@ def run_episodes(
     screenshots = bool(getattr(planner, "sees_screenshots", False))
     limits = suite_trait(suite, "step_limits") or {}
     traces: list[EpisodeTrace] = []
-    report = _progress(progress, len(tasks))
+    # Called every lockstep step; `Progress` throttles the lines (an unchanged count
+    # still shows once per interval: the loop is alive, a step is just slow).
+    report = reporter(progress, len(tasks), "episodes")
     for group in _chunks(tasks, batch_size):
         lives: list[_Live] = []
         try:
@@ -271,17 +274,6 @@ def run_episodes(
         traces.extend(live.trace() for live in lives)
         report(len(traces))
     return traces
-
-
-def _progress(label: str | None, total: int) -> Callable[[int], None]:
-    """`update(done)` of a `Progress` over `total` episodes; a no-op without a label."""
-    if label is None or total == 0:
-        return lambda done: None
-    from tracer1.progress import Progress
-
-    # Called every lockstep step; `Progress` throttles the lines (an unchanged count
-    # still shows once per interval: the loop is alive, a step is just slow).
-    return Progress(label, total, unit="episodes").update
 
 
 __all__ = ["EpisodeTrace", "StateRecord", "execute_from", "run_episodes"]

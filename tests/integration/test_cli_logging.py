@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -56,3 +57,23 @@ def test_tracer1_info_is_shown_library_info_and_bars_are_not(tmp_path):
         "INFO tracer1.training.sft: ours at info",
         "WARNING great_expectations.core: theirs at warning",
     ]
+
+
+def test_build_dataset_logs_its_episodes_off_a_terminal(tmp_path):
+    """Piped (a log file, a pod's log), `build-dataset` says how far its experts are: it
+    printed nothing but a tqdm bar, and that only on a terminal."""
+    (tmp_path / "params.yaml").write_text(
+        "build_dataset:\n"
+        "  out_dir: data/trajectories\n"
+        "  metrics_path: reports/build_dataset.json\n"
+        "  suites: {tooluse: {families: [], difficulties: [1]}}\n"
+        "  seeds: {train: {start: 0, stop: 2}, val: {start: 2, stop: 3},"
+        " test: {start: 3, stop: 4}}\n"
+        "tracking: {tracking_uri: 'sqlite:///mlflow.db', artifact_location: artifacts}\n")
+    proc = _python(["-m", "tracer1.cli", "build-dataset", "--params", "params.yaml"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if "tracer1.progress" in line]
+    assert lines, proc.stderr[-3000:]
+    assert re.fullmatch(r"INFO tracer1\.progress: build_dataset: (\d+)/\1 episodes \(100%\), "
+                        r"[\d.]+ (s/episode|episodes/s), took \d+s, \1 solved", lines[-1])
+    assert "\r" not in proc.stderr  # no bar redrawn into the log

@@ -154,3 +154,89 @@ def test_evaluate_and_collect_feedback_report_their_episodes(every_update, tmp_p
     lines = every_update()
     assert _counts(lines, "evaluate stage2 on tooluse")[-1] == 3
     assert _counts(lines, "collect_feedback on tooluse")[-1] == 2
+
+
+# --- the offline loops: predict_steps, the SFT probe, build_dataset
+
+
+def _episodes(seeds):
+    from tracer1.data.build import expert_episode
+
+    return [expert_episode(SUITE, task, "test", max_steps=30) for task in make_tasks(SUITE, seeds)]
+
+
+def test_predict_steps_reports_the_steps_forecast_per_batch(every_update):
+    from tracer1.evaluation.offline import predict_steps
+
+    episodes = _episodes(range(230, 232))
+    steps = sum(len(e.steps) for e in episodes)
+    predictions = predict_steps(GarbagePlanner(), episodes, batch_size=3, progress="offline")
+    assert len(predictions) == steps > 3
+    counts = _counts(every_update(), "offline")
+    assert counts == [*range(3, steps, 3), steps]
+    assert every_update()[-1].startswith(f"offline: {steps}/{steps} steps (100%), ")
+
+
+def test_predict_steps_is_quiet_without_a_label(every_update):
+    from tracer1.evaluation.offline import predict_steps
+
+    predict_steps(GarbagePlanner(), _episodes(range(230, 231)))
+    assert every_update() == []
+
+
+def test_evaluate_reports_its_offline_steps(every_update):
+    from tracer1.config import EvaluateConfig
+
+    episodes = _episodes(range(230, 232))
+    evaluate_planners({"stage2": GarbagePlanner()}, {"tooluse": TASKS[:1]},
+                      {"tooluse": episodes}, EvaluateConfig(max_steps=2))
+    steps = sum(len(e.steps) for e in episodes)
+    assert _counts(every_update(), "evaluate stage2 offline on tooluse")[-1] == steps
+
+
+PLAN = '<plan>\nanswer(text="5")\n</plan>'
+
+
+class BatchedAgent:
+    """The probe's view of an `Agent`: `plan_prompts` over rendered prompts, in batches."""
+
+    horizon = 1
+
+    def __init__(self, batch_size):
+        self.batch_size, self.calls = batch_size, []
+
+    def plan_prompts(self, prompts, images=None):
+        self.calls.append(list(prompts))
+        return [[PLAN] for _ in prompts]
+
+
+def test_the_probe_reports_its_windows_batch_by_batch(every_update):
+    from tracer1.training.probe import probe
+
+    rows = [{"prompt": f"p{i}", "reference": PLAN} for i in range(7)]
+    agent = BatchedAgent(batch_size=3)
+    metrics = probe(agent, rows, gamma=0.9, lambda_align=1.0, lambda_rep=0.2)
+    assert [len(call) for call in agent.calls] == [3, 3, 1]  # the agent's own batches
+    assert sum(agent.calls, []) == [r["prompt"] for r in rows]
+    assert metrics["probe_windows"] == 7.0 and metrics["format_valid"] == 1.0
+    assert metrics["trajectory_reward"] == pytest.approx(1.0)
+    assert _counts(every_update(), "probe") == [3, 6, 7]
+    assert every_update()[-1].startswith("probe: 7/7 windows (100%), ")
+
+
+def test_build_dataset_reports_its_expert_episodes(every_update, tmp_path):
+    from tracer1.config import BuildDatasetConfig, SeedRange, SplitSeeds, SuiteConfig
+    from tracer1.data.build import build_dataset
+
+    cfg = BuildDatasetConfig(
+        out_dir=str(tmp_path / "trajectories"), metrics_path=str(tmp_path / "metrics.json"),
+        suites={"tooluse": SuiteConfig()},
+        seeds=SplitSeeds(SeedRange(0, 1), SeedRange(1, 2), SeedRange(2, 3)))
+    build_dataset(cfg)
+    assert every_update() == []  # a library call stays quiet
+    build_dataset(cfg, progress=True)
+    lines = every_update()
+    total = _counts(lines, "build_dataset")[-1]
+    assert total >= 3 and _counts(lines, "build_dataset") == list(range(1, total + 1))
+    assert lines[-1].startswith(f"build_dataset: {total}/{total} episodes (100%), ")
+    assert lines[-1].endswith(f", {total} solved")

@@ -32,6 +32,7 @@ from tracer1.config import BuildDatasetConfig, ImportSourceConfig, ValidateDatas
 from tracer1.envs.base import Suite, close_suite, get_suite, suite_trait
 from tracer1.io import atomic_dir, write_json, write_jsonl
 from tracer1.lineage import tree_digest
+from tracer1.progress import reporter
 from tracer1.trajectory import Episode, Observation, Step, Task, episode_to_json
 
 SCREENSHOTS = "screenshots"
@@ -264,9 +265,8 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False,
                   limits: ValidateDatasetConfig | None = None) -> dict[str, Any]:
     """Write expert trajectories (and the configured imports) to `cfg.out_dir`, metrics to
     `cfg.metrics_path`. `limits` are the checks `validate_dataset` will apply (imports
-    refuse what it would refuse; its defaults when None)."""
-    from tqdm import tqdm
-
+    refuse what it would refuse; its defaults when None). `progress`: report the expert
+    episodes as they finish (`tracer1.progress`: i/N, rate, ETA, how many were solved)."""
     dropped: dict[str, int] = {}
     suites = cfg.make_suites()
     by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -279,11 +279,15 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False,
             try:
                 # Imports first: a bad source fails the build before any expert runs.
                 imported, imports = import_sources(cfg, Path(tmp), limits)
-                for job, task in tqdm(jobs, desc="build_dataset", unit="ep",
-                                      disable=not progress):
+                report = reporter("build_dataset" if progress else None, len(jobs),
+                                  "episodes")
+                solved = 0
+                for done, (job, task) in enumerate(jobs, 1):
                     episode = expert_episode(suites[job.suite], task, job.split, cfg.max_steps,
                                              env=envs[job.suite], screenshot_root=root)
                     stats[(job.suite, job.family)].append(episode)
+                    solved += episode.success
+                    report(done, f"{solved} solved")
                     if episode.success or cfg.keep_failed:
                         by_split[job.split].append(episode_to_json(episode))
                     elif root is not None:  # a dropped episode keeps no screenshots

@@ -179,7 +179,8 @@ def evaluate_planners(
                                   sample=False, batch_size=batch_size,
                                   stop_after_invalid=cfg.stop_after_invalid,
                                   progress=f"evaluate {name} on {suite_name}")
-            predictions = predict_steps(planner, heldout_episodes.get(suite_name, ()))
+            predictions = predict_steps(planner, heldout_episodes.get(suite_name, ()),
+                                        progress=f"evaluate {name} offline on {suite_name}")
             logger.info("evaluate %s on %s: %d/%d solved, %d planner steps, %d offline steps, "
                         "%.0f s", name, suite_name, sum(t.success for t in traces), len(traces),
                         sum(t.steps for t in traces), len(predictions),
@@ -188,7 +189,8 @@ def evaluate_planners(
             sections[suite_name] = suite_section(traces, offline, **boot, conventions=conventions)
         policies[name] = sections
         offline_sections[name] = {
-            suite_name: offline_section(suite_name, episodes, predict_steps(planner, episodes))
+            suite_name: offline_section(suite_name, episodes, predict_steps(
+                planner, episodes, progress=f"evaluate {name} offline on {suite_name}"))
             for suite_name, episodes in sorted(imported.items()) if episodes
         }
     chosen = default_roles(list(planners)) if roles is None else dict(roles)

@@ -43,6 +43,7 @@ from tracer1.actions import Action, Answer, parse_plan
 from tracer1.evaluation.metrics import rate
 from tracer1.evaluation.report import CONVENTION_COUNT_KEYS
 from tracer1.policy.base import Planner, PlanRequest
+from tracer1.progress import reporter
 from tracer1.rewards.similarity import similarity
 from tracer1.trajectory import Episode
 
@@ -131,14 +132,18 @@ def scored(episodes: Sequence[Episode]) -> list[Episode]:
 
 
 def predict_steps(
-    planner: Planner, episodes: Sequence[Episode], *, batch_size: int = DEFAULT_BATCH
+    planner: Planner, episodes: Sequence[Episode], *, batch_size: int = DEFAULT_BATCH,
+    progress: str | None = None,
 ) -> list[Prediction]:
-    """One greedy forecast of `planner` per step of the scorable `episodes`, batched."""
+    """One greedy forecast of `planner` per step of the scorable `episodes`, batched;
+    `progress`: a label to report the steps forecast under (`tracer1.progress`, per batch;
+    None: quiet)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     episodes = scored(episodes)
     where = [(episode, t) for episode in episodes for t in range(len(episode.steps))]
     requests = [request for request, _ in step_requests(episodes)]
+    report = reporter(progress, len(requests))
     forecasts: list[str] = []
     for start in range(0, len(requests), batch_size):
         batch = requests[start : start + batch_size]
@@ -146,6 +151,7 @@ def predict_steps(
         if len(outputs) != len(batch):
             raise ValueError(f"planner returned {len(outputs)} forecasts for {len(batch)} requests")
         forecasts += [out[0] for out in outputs]
+        report(len(forecasts))
     return [Prediction(ep, t, text) for (ep, t), text in zip(where, forecasts, strict=True)]
 
 

@@ -264,15 +264,19 @@ def _base_record(model_dir: Path) -> dict[str, Any] | None:
 
 @contextlib.contextmanager
 def package_code() -> Iterator[Path]:
-    """A clean copy of the running `tracer1` package (no ``__pycache__``), for `code_paths`:
-    MLflow copies the directory as ``code/tracer1`` and puts ``code/`` first on `sys.path`
-    when it loads the model, so the model imports the very code it was trained and logged
-    with, and serving needs no ``tracer1`` from any index. Removed on exit."""
+    """A clean copy of the running `tracer1` package (no ``__pycache__``, no Data Docs
+    assets), for `code_paths`: MLflow copies the directory as ``code/tracer1`` and puts
+    ``code/`` first on `sys.path` when it loads the model, so the model imports the very
+    code it was trained and logged with, and serving needs no ``tracer1`` from any index.
+    Removed on exit."""
+    from tracer1.data.validation.offline_docs import ASSETS
+
     staging = Path(tempfile.mkdtemp(prefix="tracer1-code-"))
     try:
         target = staging / PACKAGE_DIR.name
-        shutil.copytree(PACKAGE_DIR, target,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
+        # The 2 MB of vendored CSS/JS serve validate_dataset's pages, never a model.
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ASSETS.name)
+        shutil.copytree(PACKAGE_DIR, target, ignore=skip)
         yield target
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tracer1.progress import reporter
 from tracer1.rewards import FormatReward, TrajectoryReward
 
 
@@ -20,18 +21,30 @@ def probe(
     gamma: float,
     lambda_align: float,
     lambda_rep: float,
+    progress: str | None = "probe",
 ) -> dict[str, float]:
     """Greedy plans for window `rows` (prompt, reference, reference_boxes) → mean rewards.
 
     The rows' prompts are re-rendered by the agent (`Agent.plan` clips them), so the
     probe sees exactly what inference sees; a row's `images` (its screenshot file, for a
     VLM) go along. Returns `format_valid` (share of plans with format reward 1) and
-    `trajectory_reward` (mean Stage-1 reward).
+    `trajectory_reward` (mean Stage-1 reward). The windows planned so far are reported
+    under the label `progress` (`tracer1.progress`; None: quiet).
     """
     if not rows:
         return {}
     images = [(r.get("images") or [None])[0] for r in rows]
-    completions = [c[0] for c in agent.plan_prompts([r["prompt"] for r in rows], images=images)]
+    prompts = [r["prompt"] for r in rows]
+    # The agent's own batches, one call each, so progress shows between them; greedy
+    # plans of the same batches are the same as in one call.
+    batch = max(int(getattr(agent, "batch_size", len(rows))), 1)
+    report = reporter(progress, len(rows), "windows")
+    completions: list[str] = []
+    for start in range(0, len(rows), batch):
+        end = start + batch
+        completions += [c[0] for c in agent.plan_prompts(prompts[start:end],
+                                                         images=images[start:end])]
+        report(len(completions))
     references = [r["reference"] for r in rows]
     boxes = [r.get("reference_boxes") for r in rows]
     fmt = FormatReward(horizon=agent.horizon)(completions=completions)

@@ -68,6 +68,40 @@ def test_the_version_is_a_logged_model_with_training_params_and_eval_metrics(
     assert link["name"] == name and str(link["version"]) == version
 
 
+def test_the_sql_registry_keeps_no_model_id_and_the_tag_leads_to_the_metrics(store):
+    """MLflow 3.17's SQL registry store (sqlite, and a tracking server on top of one) has no
+    model_id column: neither registering from ``models:/m-…`` nor `create_model_version(...,
+    model_id=...)` keeps `ModelVersion.model_id`. `version_model_id` still finds the
+    LoggedModel, from the source URI or the ``tracer1.model_id`` tag, and so its metrics.
+    (A later MLflow that keeps the field fails the first asserts: `version_model_id` reads
+    the field first, and the tag could go.)"""
+    import mlflow
+
+    c = client()
+    with mlflow.start_run() as run:
+        logged = c.create_logged_model(run.info.experiment_id, name="planner",
+                                       source_run_id=run.info.run_id)
+        mlflow.log_metrics({"candidate.tooluse.success_rate": 0.7}, model_id=logged.model_id,
+                           synchronous=True)
+    from_uri = mlflow.register_model(f"models:/{logged.model_id}", "tracer1-no-model-id-uri")
+    c.create_registered_model("tracer1-no-model-id-arg")
+    from_arg = c.create_model_version(
+        "tracer1-no-model-id-arg", logged.artifact_location, run_id=run.info.run_id,
+        model_id=logged.model_id, tags={registry.MODEL_ID_TAG: logged.model_id})
+    for mv in (from_uri, from_arg):
+        assert mv.model_id is None
+        assert c.get_model_version(mv.name, mv.version).model_id is None
+
+    # By the source (what `register_candidate` registers from) and, for a version whose
+    # source is a plain artifact location, by the tag alone.
+    assert from_arg.source == logged.artifact_location
+    for mv in (from_uri, from_arg):
+        model_id = registry.version_model_id(mv.name, str(mv.version))
+        assert model_id == logged.model_id
+        metrics = {m.key: m.value for m in c.get_logged_model(model_id).metrics}
+        assert metrics == {"candidate.tooluse.success_rate": pytest.approx(0.7)}
+
+
 def test_a_reused_version_gets_the_metrics_of_its_new_report(
         store, workspace, planner_dir, fake_agent, monkeypatch):
     monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "logged-model-retry")
@@ -140,6 +174,8 @@ def test_the_model_ships_its_code_and_loads_where_tracer1_is_not_installed(store
     assert (local / "code/tracer1/__init__.py").is_file()
     assert (local / "code/tracer1/registry/planner_model.py").is_file()
     assert not list((local / "code").rglob("__pycache__"))
+    assert (local / "code/tracer1/data/validation/offline_docs.py").is_file()
+    assert not list((local / "code").rglob("docs_assets"))  # Data Docs' CSS/JS: not served
     for env_file in ("requirements.txt", "conda.yaml", "python_env.yaml"):
         text = (local / env_file).read_text()
         assert "tracer1" not in text, (env_file, text)

@@ -164,10 +164,10 @@ _COLUMNS = ("status", "expectation", "observed", "unexpected", "failing rows", "
 def summary_html(outcomes: Sequence[Outcome], stats: Mapping[str, Any]) -> str:
     """One HTML page with every expectation's verdict and observed values, per table.
 
-    GE's own Data Docs load bootstrap, jQuery and bootstrap-table from CDNs and fill
-    their tables with JavaScript: offline (a cluster, a CI runner) they show no
-    results at all. This page has no script and no external URL, inline CSS only, and is
-    deterministic (no timestamps), so it reads the same anywhere and diffs cleanly.
+    GE's own Data Docs fill their tables with JavaScript (vendored into the site by
+    `offline_docs`, so they work offline too) and carry timestamps. This page has no
+    script and no external URL, inline CSS only, and is deterministic (no timestamps),
+    so it reads the same anywhere and diffs cleanly.
     """
     head, *_ = summary_lines(tuple(outcomes), stats)
     failed = any(not o.success for o in outcomes)

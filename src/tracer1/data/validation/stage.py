@@ -112,12 +112,14 @@ def _run_suite(
     timings["frames"] = time.perf_counter() - mark
 
     from tracer1.data.validation.gx_run import run_checks  # lazy: pulls in GE
+    from tracer1.data.validation.offline_docs import make_self_contained
 
     mark = time.perf_counter()
     # Data Docs are built in a staging directory and swapped in whole, so a reader never
     # sees a mix of this run's pages and the previous run's.
     with atomic_dir(docs_dir) as staging:
         outcomes = tuple(run_checks(frames, all_checks(cfg), docs_dir=staging))
+        make_self_contained(staging)  # GE's pages load their CSS/JS from CDNs
         (Path(staging) / SUMMARY_FILE).write_text(summary_html(outcomes, stats),
                                                   encoding="utf-8")
     timings["great_expectations"] = time.perf_counter() - mark
