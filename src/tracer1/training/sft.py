@@ -153,7 +153,7 @@ def run_sft(
         agent = Agent(model, tokenizer, meta)
         t0 = time.monotonic()
         metrics["probe"] = probe(agent, rows_probe, gamma=s1.gamma, lambda_align=s1.lambda_align,
-                                 lambda_rep=s1.lambda_rep)
+                                 lambda_rep=s1.lambda_rep, progress=f"sft {variant} probe")
         metrics["probe"]["seconds"] = round(time.monotonic() - t0, 2)
     logger.info("sft %s: %s", variant, {k: v for k, v in metrics.items() if k != "curve"})
     return metrics
