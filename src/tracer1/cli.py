@@ -368,6 +368,48 @@ def run_stage_cmd(
     typer.echo(f"{stage}: done")
 
 
+@app.command("launch", context_settings={"allow_extra_args": True,
+                                         "ignore_unknown_options": True})
+def launch_cmd(
+    ctx: typer.Context,
+    recipe: Annotated[Path | None, typer.Option(
+        "--recipe", help="launch recipe (recipes/launch/*.yaml): nodes, GPUs per node, "
+        "strategy, rollout engine. Default: one process")] = None,
+    recipe_json: Annotated[str | None, typer.Option(
+        "--recipe-json", help="the launch recipe inline, as JSON (what a TrainJob passes)")
+    ] = None,
+    processes: Annotated[int | None, typer.Option(
+        "--processes", help="processes per node (overrides the recipe's gpus_per_node)")
+    ] = None,
+) -> None:
+    """Run a training stage as several processes: `tracer1 launch --processes 2 --
+    stage1-grpo --params params.yaml` (`tracer1.training.launch`; rank 0 writes)."""
+    from tracer1.training.launch import (
+        LaunchError,
+        LaunchRecipe,
+        launch,
+        load_recipe,
+        parse_recipe_json,
+        with_processes,
+    )
+
+    configure_logging()
+    if recipe is not None and recipe_json is not None:
+        raise _fail("error: --recipe and --recipe-json: give one", 2)
+    if not ctx.args:
+        raise _fail("error: no command to launch: tracer1 launch [OPTIONS] -- STAGE ...", 2)
+    try:
+        chosen = (load_recipe(recipe) if recipe is not None else
+                  parse_recipe_json(recipe_json, "--recipe-json") if recipe_json is not None
+                  else LaunchRecipe())
+        chosen = with_processes(chosen, processes)
+        code = launch(chosen, list(ctx.args))
+    except (ConfigError, LaunchError) as exc:
+        raise _fail(f"error: {exc}", 2) from None
+    if code:
+        raise _fail(f"launch: {' '.join(ctx.args[:2])} failed (exit status {code})", code)
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM (`kill`, a Kubernetes pod stopping, a CI timeout) into `SystemExit`, so
     `finally` blocks and context managers run: browser pools shut down, temporary
