@@ -55,6 +55,22 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def local_rank() -> int:
+    """This process's rank on its node (``LOCAL_RANK``; 0 in a single process)."""
+    return int(os.environ.get("LOCAL_RANK", "0") or 0)
+
+
+def init() -> None:
+    """Join the process group now when launched as several ranks, for the barriers a stage
+    needs before its trainer exists (`tracer1.workspace`: one rank fills the scratch
+    folder, the others wait). The trainers reuse it: accelerate keeps one shared state."""
+    if world_size() > 1 and _group() is None:
+        import torch
+        from accelerate import PartialState
+
+        PartialState(cpu=not torch.cuda.is_available())
+
+
 def barrier() -> None:
     """Wait until every rank gets here (nothing to wait for in a single process)."""
     dist = _group()
@@ -84,4 +100,5 @@ def per_device_batch(total: int, field: str, *, processes: int | None = None) ->
     return total // processes
 
 
-__all__ = ["barrier", "broadcast", "is_main", "per_device_batch", "rank", "world_size"]
+__all__ = ["barrier", "broadcast", "init", "is_main", "local_rank", "per_device_batch", "rank",
+           "world_size"]
