@@ -7,6 +7,7 @@
 #     --build-arg BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04 \
 #     --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128 \
 #     --build-arg WITH_BROWSER=0 .                              # GPU training stages
+#   (add --build-arg WITH_VLLM=1 for trl's vLLM rollouts: the `vllm` extra)
 #
 # Ubuntu ships chromium only as a snap, which cannot run in a container: the CUDA image is
 # for the training stages; browser stages (MiniWoB) run on the CPU image.
@@ -20,6 +21,7 @@ FROM ${BASE_IMAGE}
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PYTHON=python3.11
 ARG WITH_BROWSER=1
+ARG WITH_VLLM=0
 ARG UID=1000
 
 ENV DEBIAN_FRONTEND=noninteractive \
@@ -56,7 +58,7 @@ COPY scripts/bootstrap.sh scripts/
 RUN DEPS_ONLY=1 bash scripts/bootstrap.sh
 
 COPY . .
-RUN EDITABLE=0 bash scripts/bootstrap.sh && chown -R tracer1:tracer1 /app
+RUN EDITABLE=0 WITH_VLLM="${WITH_VLLM}" bash scripts/bootstrap.sh && chown -R tracer1:tracer1 /app
 
 # Last, so a new commit rebuilds no layer above. TINI_SUBREAPER: in a Kubeflow pod the
 # launcher is PID 1 and runs the component's command, tini included, as its child.

@@ -2,7 +2,8 @@
 
 Every component runs `tracer1 run-stage <stage>` (`tracer1.workspace.run_stage`) with its
 artifacts' paths — the same stage function the CLI and `dvc.yaml` run — so no stage
-logic or default lives here.
+logic or default lives here. A multi-GPU pipeline runs the training stages' `*_trainjob`
+twins instead: `tracer1 trainjob <stage>`, a Kubeflow Trainer TrainJob of the same image.
 """
 
 from components.stages import (
@@ -15,8 +16,11 @@ from components.stages import (
     prepare_base,
     promote,
     sft,
+    sft_trainjob,
     stage1_grpo,
+    stage1_grpo_trainjob,
     stage2_rft,
+    stage2_rft_trainjob,
     validate_dataset,
 )
 
@@ -30,7 +34,10 @@ __all__ = [
     "prepare_base",
     "promote",
     "sft",
+    "sft_trainjob",
     "stage1_grpo",
+    "stage1_grpo_trainjob",
     "stage2_rft",
+    "stage2_rft_trainjob",
     "validate_dataset",
 ]

@@ -24,9 +24,9 @@ import os
 from kfp import dsl
 from kfp.dsl import HTML, Artifact, Dataset, Input, Markdown, Metrics, Model, Output, OutputPath
 
+from tracer1.trainjob import ENTRYPOINT
+
 IMAGE = os.environ.get("TRACER1_IMAGE", "ghcr.io/tracer1/tracer1:latest")
-ENTRYPOINT = ["/usr/bin/tini", "--", "/app/scripts/entrypoint.sh"]
-"""The Dockerfile's ENTRYPOINT, which a component's `command` would otherwise bypass."""
 
 
 def stage_command(stage: str, params_file, base_model, seed, *, variant=None,
@@ -144,3 +144,52 @@ def promote(params_file: str, base_model: str, seed: str, report: Input[Artifact
         inputs={"report": report.path, "model": candidate.path, "base": base.path,
                 "data_metrics": data_metrics.path},
         outputs={"decision": decision.path})
+
+
+# ------------------------------------------------------- multi-GPU: Kubeflow Trainer
+
+
+def trainjob_command(stage: str, params_file, base_model, seed, variant, image, job, *,
+                     inputs, outputs) -> dsl.ContainerSpec:
+    """`tracer1 trainjob <stage>` (`tracer1.trainjob.run_trainjob`): the task's pod submits
+    the stage as a TrainJob that reads and writes the artifacts' S3 URIs, waits for it,
+    and copies the outputs to their local paths for the KFP launcher. `job`: the TrainJob
+    settings (launch recipe, GPU node resources) as JSON, fixed at compile time."""
+    args = [stage, "--params", params_file, "--set", f"base_model={base_model}",
+            "--set", f"seed={seed}", "--variant", variant, "--image", image, "--job", job]
+    for name, artifact in inputs.items():
+        args += ["--input", f"{name}={artifact.uri}"]
+    for name, artifact in outputs.items():
+        args += ["--output", f"{name}={artifact.uri}", "--local", f"{name}={artifact.path}"]
+    return dsl.ContainerSpec(image=IMAGE, command=[*ENTRYPOINT, "tracer1", "trainjob"],
+                             args=args)
+
+
+@dsl.container_component
+def sft_trainjob(params_file: str, base_model: str, seed: str, variant: str, image: str,
+                 job: str, trajectories: Input[Dataset], base: Input[Model],
+                 model: Output[Model], metrics: Output[Metrics]):
+    return trainjob_command("sft", params_file, base_model, seed, variant, image, job,
+                            inputs={"trajectories": trajectories, "base": base},
+                            outputs={"model": model, "metrics": metrics})
+
+
+@dsl.container_component
+def stage1_grpo_trainjob(params_file: str, base_model: str, seed: str, variant: str,
+                         image: str, job: str, trajectories: Input[Dataset],
+                         base: Input[Model], sft_model: Input[Model], model: Output[Model],
+                         metrics: Output[Metrics]):
+    return trainjob_command("stage1_grpo", params_file, base_model, seed, variant, image, job,
+                            inputs={"trajectories": trajectories, "base": base,
+                                    "model": sft_model},
+                            outputs={"model": model, "metrics": metrics})
+
+
+@dsl.container_component
+def stage2_rft_trainjob(params_file: str, base_model: str, seed: str, variant: str,
+                        image: str, job: str, base: Input[Model], stage1_model: Input[Model],
+                        feedback: Input[Dataset], model: Output[Model],
+                        metrics: Output[Metrics]):
+    return trainjob_command("stage2_rft", params_file, base_model, seed, variant, image, job,
+                            inputs={"model": stage1_model, "base": base, "feedback": feedback},
+                            outputs={"model": model, "metrics": metrics})

@@ -7,6 +7,10 @@ the gate says "promote". The variants (and which is the candidate and the baseli
 from the params file at compile time, so the DAG mirrors `dvc.yaml`'s `foreach`; every
 hyperparameter stays in the params file a run names (`params_file`).
 
+On one GPU a training stage is a pod; with more (`Cluster.accelerator_count` > 1 or
+`num_nodes` > 1, e.g. `Cluster.from_recipe` of `recipes/launch/*.yaml`) its task submits a
+Kubeflow Trainer TrainJob of the same image and waits for it (`tracer1.trainjob`).
+
 Cluster settings (GPU type and count on the training stages, node selector, toleration,
 CPU/memory requests, retries with backoff, timeouts, the volume the training stages keep
 their checkpoints on, the Kubernetes secrets that hold the S3 and MLflow settings) are a
@@ -18,6 +22,7 @@ retrain everything. The run id reaches the stages as `TRACER1_PIPELINE_ID`, read
 `pipeline/runid` label the KFP API server puts on every pod of a run (`RUN_ID_FIELD`).
 """
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,8 @@ from kfp import dsl, kubernetes
 
 import components as c
 from tracer1.tracking import PIPELINE_ID_ENV
+from tracer1.training.launch import LaunchRecipe, Rollouts
+from tracer1.trainjob import TrainJobSettings, settings_json
 from tracer1.workspace import CHECKPOINT_ROOT_ENV
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +48,13 @@ class Cluster:
 
     accelerator: str = "nvidia.com/gpu"
     accelerator_count: int = 1
+    """GPUs per training node. More than one (or `num_nodes` > 1): each training stage is a
+    Kubeflow Trainer TrainJob (`tracer1.trainjob`); one GPU on one node: a plain pod."""
+    num_nodes: int = 1
+    strategy: str = "ddp"
+    """How the ranks of a TrainJob share the model (`LaunchRecipe.strategy`)."""
+    rollouts: Rollouts = Rollouts()
+    """The GRPO stages' rollout engine (`LaunchRecipe.rollouts`)."""
     gpu_node_selector: tuple[str, str] | None = ("nvidia.com/gpu.present", "true")
     gpu_toleration: str | None = "nvidia.com/gpu"
     """Taint key tolerated on GPU nodes (operator Exists, effect NoSchedule)."""
@@ -72,6 +86,31 @@ class Cluster:
     """Kubernetes secret → the keys exported as environment variables of every stage."""
 
 
+    @classmethod
+    def from_recipe(cls, recipe: LaunchRecipe, **settings: Any) -> "Cluster":
+        """The cluster a launch recipe (`recipes/launch/*.yaml`) describes."""
+        return cls(accelerator_count=recipe.gpus_per_node, num_nodes=recipe.nodes,
+                   strategy=recipe.strategy, rollouts=recipe.rollouts, **settings)
+
+    @property
+    def distributed(self) -> bool:
+        return self.accelerator_count > 1 or self.num_nodes > 1
+
+    def recipe(self) -> LaunchRecipe:
+        return LaunchRecipe(nodes=self.num_nodes, gpus_per_node=self.accelerator_count,
+                            strategy=self.strategy, rollouts=self.rollouts)
+
+    def trainjob(self) -> TrainJobSettings:
+        """What a training stage's TrainJob needs to know of the GPU nodes."""
+        return TrainJobSettings(
+            recipe=self.recipe(), accelerator=self.accelerator, cpu=self.cpu_request,
+            memory=self.gpu_memory_request,
+            node_selector=dict([self.gpu_node_selector]) if self.gpu_node_selector else {},
+            toleration=self.gpu_toleration, secrets=self.secrets,
+            checkpoint_pvc=self.checkpoint_pvc, checkpoint_mount=CHECKPOINT_MOUNT,
+            timeout_s=self.gpu_timeout_s)
+
+
 def variants(params_file: str | Path = REPO / "params.yaml") -> tuple[list[str], str, str]:
     """(variant names, candidate, baseline) from a params file."""
     from tracer1.config import load_params
@@ -87,8 +126,10 @@ def configure(task: dsl.PipelineTask, stage: str, cluster: Cluster,
     if image is not None:  # the run's `image` parameter, resolved when the run starts
         task.set_container_image(image)
     task.set_cpu_request(cluster.cpu_request)
-    gpu = stage.split("@")[0] in GPU_STAGES
-    timeout = cluster.gpu_timeout_s if gpu else cluster.timeout_s
+    training = stage.split("@")[0] in GPU_STAGES
+    # A TrainJob's nodes hold the GPUs; the task's own pod only submits it and waits.
+    gpu = training and not cluster.distributed
+    timeout = cluster.gpu_timeout_s if training else cluster.timeout_s
     kubernetes.set_timeout(task, timeout)
     # Argo counts backoff_max_duration from the first attempt's start: it must cover every
     # attempt running to its deadline, or a long stage is never retried.
@@ -124,11 +165,34 @@ def _checkpoints(task: dsl.PipelineTask, cluster: Cluster) -> None:
         task.set_env_variable(CHECKPOINT_ROOT_ENV, CHECKPOINT_MOUNT)
 
 
+def trainers(cluster: Cluster, image: Any) -> dict[str, Any]:
+    """The component of each training stage: a pod (one GPU) or a TrainJob (`distributed`)."""
+    if not cluster.distributed:
+        return {"sft": c.sft, "stage1_grpo": c.stage1_grpo, "stage2_rft": c.stage2_rft}
+    job = settings_json(cluster.trainjob())
+    return {stage: functools.partial(getattr(c, f"{stage}_trainjob"), image=image, job=job)
+            for stage in GPU_STAGES}
+
+
+def check_batches(params_file: str | Path, cluster: Cluster) -> None:
+    """Every training stage's global batch splits over the cluster's ranks (a ConfigError
+    naming the params file and field at compile time, not on the cluster)."""
+    from tracer1.config import load_params
+    from tracer1.distributed import per_device_batch
+
+    params = load_params(params_file)
+    processes = cluster.num_nodes * cluster.accelerator_count
+    for stage in GPU_STAGES:
+        per_device_batch(getattr(params, stage).batch_size,
+                         f"{params_file}: {stage}.batch_size", processes=processes)
+
+
 def build_pipeline(params_file: str | Path = REPO / "params.yaml",
                    cluster: Cluster | None = None):
     """The pipeline function for the variants named in `params_file`."""
     names, candidate, baseline = variants(params_file)
     cluster = cluster or Cluster()
+    check_batches(params_file, cluster)
 
     @dsl.pipeline(name="tracer1", description="TraceR1: expert trajectories → SFT → "
                   "Stage-1 trajectory GRPO → frozen-tool feedback → Stage-2 grounded RFT → "
@@ -154,18 +218,20 @@ def build_pipeline(params_file: str | Path = REPO / "params.yaml",
         base = configure(c.prepare_base(**run_args), "prepare_base", cluster,
                          image).outputs["base"]
         models = {}
+        train = trainers(cluster, image)
         for variant in names:
             common = {**run_args, "variant": variant, "base": base}
-            sft = configure(c.sft(**common, trajectories=trajectories).after(valid),
+            sft = configure(train["sft"](**common, trajectories=trajectories).after(valid),
                             f"sft@{variant}", cluster, image)
-            stage1 = configure(c.stage1_grpo(**common, trajectories=trajectories,
-                                             sft_model=sft.outputs["model"]),
+            stage1 = configure(train["stage1_grpo"](**common, trajectories=trajectories,
+                                                    sft_model=sft.outputs["model"]),
                                f"stage1_grpo@{variant}", cluster, image)
             feedback = configure(c.collect_feedback(**common,
                                                     stage1_model=stage1.outputs["model"]),
                                  f"collect_feedback@{variant}", cluster, image)
-            stage2 = configure(c.stage2_rft(**common, stage1_model=stage1.outputs["model"],
-                                            feedback=feedback.outputs["feedback"]),
+            stage2 = configure(train["stage2_rft"](**common,
+                                                   stage1_model=stage1.outputs["model"],
+                                                   feedback=feedback.outputs["feedback"]),
                                f"stage2_rft@{variant}", cluster, image)
             models[variant] = (sft, stage1, stage2)
         sft, stage1, stage2 = models[candidate]

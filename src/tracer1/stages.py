@@ -212,11 +212,14 @@ CURVE_COLUMN = {"sft": "loss", "stage1_grpo": "reward", "stage2_rft": "reward"}
 
 
 def _write_stage_outputs(stage: str, variant: str, metrics: dict[str, Any]) -> None:
+    from tracer1 import distributed
     from tracer1.evaluation.plots import plot_curves
     from tracer1.io import write_json
     from tracer1.training.curve import write_curve
 
     rows = metrics.pop("curve", None) or []
+    if not distributed.is_main():  # rank 0 writes a distributed stage's reports
+        return
     write_curve(curve_path(stage, variant), rows)
     column = CURVE_COLUMN[stage]
     points = [(int(r["step"]), float(r[column])) for r in rows

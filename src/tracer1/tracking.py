@@ -458,6 +458,39 @@ class StageRun:
             mlflow.log_input(dataset, context=context)
 
 
+class NullRun:
+    """A `StageRun` that records nothing: what every rank but 0 of a distributed stage gets,
+    so the stage body runs unchanged on each rank and rank 0 writes the one MLflow run."""
+
+    run_id = parent_run_id = pipeline_id = None
+
+    def log_params(self, params: Any) -> None:
+        pass
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        pass
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        pass
+
+    def log_parent(self, metrics: Mapping[str, Any] | None = None,
+                   tags: Mapping[str, Any] | None = None) -> None:
+        pass
+
+    def step_logger(self) -> Callable[[int, Mapping[str, Any]], None]:
+        return lambda step, metrics: None
+
+    def log_artifact(self, path: str | os.PathLike, artifact_path: str | None = None) -> None:
+        pass
+
+    def log_artifacts(self, directory: str | os.PathLike, artifact_path: str | None = None) -> None:
+        pass
+
+    def log_dataset(self, data: Any, name: str, digest: str | None,
+                    context: str = "training") -> None:
+        pass
+
+
 def run_name(stage: str, variant: str | None = None) -> str:
     """``sft`` or ``sft/anticipatory``: the stage's one name, plus the variant it trains."""
     return f"{stage}/{variant}" if variant else stage
@@ -471,13 +504,19 @@ def stage_run(
     variant: str | None = None,
     cfg: TrackingConfig,
     params_path: str | os.PathLike = "params.yaml",
-) -> Iterator[StageRun]:
+) -> Iterator[StageRun | NullRun]:
     """One MLflow run for one stage, a child of the pipeline run; FAILED if the body raises.
 
     Logs the flattened `params_section` and lineage tags (git commit, params hash,
     the trajectories' DVC hash) on entry. The run is the process's active run while
-    the body runs, so `mlflow.log_*` calls inside it land here too.
+    the body runs, so `mlflow.log_*` calls inside it land here too. On a rank other than 0
+    of a distributed stage (`tracer1.distributed`) it is a `NullRun`: one run per stage.
     """
+    from tracer1 import distributed
+
+    if not distributed.is_main():
+        yield NullRun()
+        return
     import mlflow
 
     target = configure(cfg)
@@ -515,6 +554,7 @@ def stage_run(
 
 __all__ = [
     "PIPELINE_ID_ENV",
+    "NullRun",
     "StageRun",
     "Target",
     "configure",

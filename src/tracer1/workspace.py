@@ -186,7 +186,7 @@ def run_stage(
     relative SQLite tracking URI is resolved against the current directory first, so the
     runs do not vanish with the scratch project.
     """
-    from tracer1 import stages, tracking
+    from tracer1 import distributed, stages, tracking
 
     # A Kubeflow component's process prints whatever this raises or logs: no credential
     # (a password in MLFLOW_TRACKING_URI) may be in it, as behind `tracer1`'s own entry.
@@ -201,41 +201,66 @@ def run_stage(
     pipeline_id = pipeline_id or os.environ.get(tracking.PIPELINE_ID_ENV, "").strip()
     if pipeline_id:
         env[tracking.PIPELINE_ID_ENV] = pipeline_id
-    with _scratch(stage, variant, pipeline_id) as scratch, _environ(env), _cwd(scratch):
-        for name, where in io.inputs.items():
-            _copy(Path(inputs[name]), Path(where(params, variant)))
+    distributed.init()  # several ranks: one fills the shared scratch, the others wait
+    with _scratch(stage, variant, pipeline_id) as (scratch, fills), _environ(env), \
+            _cwd(scratch):
+        if fills:
+            for name, where in io.inputs.items():
+                _fetch(inputs[name], Path(where(params, variant)))
+        distributed.barrier()
         fn = getattr(stages, stage)
         args = (params, str(params_file), variant) if io.per_variant else (params,
                                                                           str(params_file))
         result = fn(*args, **{k: v for k, v in (options or {}).items() if v != ""})
         if getattr(result, "success", True) is False:  # a failed validation stops the run
             raise StageFailed(f"{stage} failed: {getattr(result, 'error', None) or result}")
-        for name, where in io.outputs.items():
-            _copy(Path(where(params, variant)), Path(outputs[name]))
-        for name, render in io.pages.items():
-            dest = Path(outputs[name])
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(render(params, variant), encoding="utf-8")
+        if distributed.is_main():  # rank 0 wrote the outputs; it alone hands them over
+            for name, where in io.outputs.items():
+                _store(Path(where(params, variant)), outputs[name])
+            for name, render in io.pages.items():
+                dest = Path(outputs[name])
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_text(render(params, variant), encoding="utf-8")
+        distributed.barrier()
     return result
 
 
 @contextlib.contextmanager
-def _scratch(stage: str, variant: str | None, pipeline_id: str | None) -> Iterator[Path]:
-    """The scratch project: a temporary directory, or with `CHECKPOINT_ROOT_ENV` and a
-    pipeline id one that outlives a failed attempt (its retry resumes from the
-    checkpoints in it) and is removed after a success."""
+def _scratch(stage: str, variant: str | None, pipeline_id: str | None
+             ) -> Iterator[tuple[Path, bool]]:
+    """The scratch project and whether this rank fills it with the inputs: a temporary
+    directory, or with `CHECKPOINT_ROOT_ENV` and a pipeline id one that outlives a failed
+    attempt (its retry resumes from the checkpoints in it) and is removed after a success.
+
+    Several ranks (`tracer1 launch`) share one: the ranks of a node a temporary directory
+    (named by rank 0; its local rank 0 fills it), every rank the one under the checkpoint
+    root (a shared volume; rank 0 fills it), so they all read the same inputs and rank 0's
+    checkpoints."""
+    from tracer1 import distributed
+
     root = os.environ.get(CHECKPOINT_ROOT_ENV, "").strip()
     if not (root and pipeline_id):
-        with tempfile.TemporaryDirectory(prefix=f"tracer1-{stage}-") as scratch:
-            yield Path(scratch)
-        return
-    import re
+        if distributed.world_size() == 1:
+            with tempfile.TemporaryDirectory(prefix=f"tracer1-{stage}-") as scratch:
+                yield Path(scratch), True
+            return
+        import secrets
 
-    key = re.sub(r"[^A-Za-z0-9._-]", "-", pipeline_id)
-    path = Path(root) / key / (f"{stage}-{variant}" if variant else stage)
-    path.mkdir(parents=True, exist_ok=True)
-    yield path  # an exception leaves it in place for the retry
-    shutil.rmtree(path, ignore_errors=True)
+        name = distributed.broadcast(f"tracer1-{stage}-{secrets.token_hex(8)}")
+        path, fills = Path(tempfile.gettempdir()) / name, distributed.local_rank() == 0
+    else:
+        import re
+
+        key = re.sub(r"[^A-Za-z0-9._-]", "-", pipeline_id)
+        path = Path(root) / key / (f"{stage}-{variant}" if variant else stage)
+        fills = distributed.is_main()
+    if fills:
+        path.mkdir(parents=True, exist_ok=True)
+    distributed.barrier()
+    yield path, fills  # an exception leaves it in place (a retry resumes from it)
+    distributed.barrier()
+    if fills:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _overrides(run_parameters: Mapping[str, str]) -> dict[str, Any]:
@@ -263,15 +288,41 @@ def _stage_io(stage: str, variant: str | None, inputs: Mapping[str, Any],
     return io
 
 
+def _fetch(src: str | os.PathLike, dest: Path) -> None:
+    """An input into the scratch project: from the shared S3 store (an ``s3://`` URI, as a
+    TrainJob gets its artifacts) or a local path."""
+    from tracer1 import storage
+
+    if storage.is_remote(src):
+        _clear(dest)
+        storage.download(str(src), dest)
+    else:
+        _copy(Path(src), dest)
+
+
+def _store(src: Path, dest: str | os.PathLike) -> None:
+    """An output to its artifact location: an ``s3://`` URI or a local path."""
+    from tracer1 import storage
+
+    if storage.is_remote(dest):
+        storage.upload(src, str(dest))
+    else:
+        _copy(src, Path(dest))
+
+
+def _clear(dest: Path) -> None:
+    if dest.is_dir():
+        shutil.rmtree(dest)
+    elif dest.exists():
+        dest.unlink()
+
+
 def _copy(src: Path, dest: Path) -> None:
     """Copy a file or a directory tree to `dest` (replacing it), creating parents."""
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file or directory")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.is_dir():
-        shutil.rmtree(dest)
-    elif dest.exists():
-        dest.unlink()
+    _clear(dest)
     if src.is_dir():
         shutil.copytree(src, dest)
     else:

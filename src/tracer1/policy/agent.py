@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tracer1.policy.base import PlanRequest
+from tracer1.policy.base import GenerationBackend, PlanRequest
 from tracer1.policy.model import (
     ModelMeta,
     load_model_dir,
@@ -65,8 +65,12 @@ class Agent:
         seed: int | None = None,
         screenshot_root: str | os.PathLike | None = None,
         first_action: bool = False,
+        backend: GenerationBackend | None = None,
     ):
-        self.model = model.eval()
+        # `backend` generates (`tracer1.policy.backends`, e.g. vLLM); by default the agent
+        # itself does, with `model.generate` (then `model` is None only with a backend).
+        self.model = model.eval() if model is not None else None
+        self.backend: GenerationBackend = backend or self
         self.processing = tokenizer
         self.tokenizer = text_tokenizer(tokenizer)
         self.meta = meta
@@ -154,16 +158,26 @@ class Agent:
 
     def _generate(self, prompts: list[str], images: list[Any], sample: bool,
                   num: int) -> list[str]:
+        """The backend's completions, cut after the plan (or closed after the first action)."""
+        max_new = self.meta.max_new_tokens
+        if self.first_action:
+            max_new = min(max_new, FIRST_ACTION_TOKENS)
+        decoded = self.backend.generate(prompts, images, sample=sample, num=num,
+                                        max_new_tokens=max_new, first_action=self.first_action)
+        if self.first_action:
+            return [_close_first_action(text) for text in decoded]
+        return [_cut_after_plan(text) for text in decoded]
+
+    def generate(self, prompts: list[str], images: list[Any], *, sample: bool, num: int,
+                 max_new_tokens: int, first_action: bool) -> list[str]:
+        """The transformers `GenerationBackend`: `model.generate` in left-padded batches."""
         import torch
 
         enc = self._encode(prompts, images)
         device = next(self.model.parameters()).device
         enc = {k: v.to(device) for k, v in enc.items()}
-        max_new = self.meta.max_new_tokens
-        if self.first_action:
-            max_new = min(max_new, FIRST_ACTION_TOKENS)
         kwargs: dict[str, Any] = {
-            "max_new_tokens": max_new,
+            "max_new_tokens": max_new_tokens,
             "do_sample": sample,
             "num_return_sequences": num,
             "stop_strings": [PLAN_END],
@@ -173,7 +187,7 @@ class Agent:
         }
         if sample:
             kwargs.update(temperature=self.temperature, top_p=1.0, top_k=0)
-        if self.first_action:
+        if first_action:
             from transformers import StoppingCriteriaList
 
             kwargs["stopping_criteria"] = StoppingCriteriaList(
@@ -185,10 +199,7 @@ class Agent:
         with torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
         completions = out[:, enc["input_ids"].shape[1] :]
-        decoded = self.tokenizer.batch_decode(completions, skip_special_tokens=True)
-        if self.first_action:
-            return [_close_first_action(text) for text in decoded]
-        return [_cut_after_plan(text) for text in decoded]
+        return self.tokenizer.batch_decode(completions, skip_special_tokens=True)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write this agent's model directory (atomically)."""
@@ -253,9 +264,16 @@ def _cut_after_plan(text: str) -> str:
     return text if end < 0 else text[: end + len(PLAN_END)]
 
 
-def load_agent(path: str | os.PathLike, **options: Any) -> Agent:
+def load_agent(path: str | os.PathLike, *, engine: str | None = None, **options: Any) -> Agent:
     """An `Agent` from a model directory; `options`: batch_size, temperature, seed,
-    screenshot_root."""
+    screenshot_root, first_action. `engine` generates: ``transformers`` (the model loaded
+    here) or ``vllm`` (`tracer1.policy.backends.VllmBackend`; the weights load into vLLM
+    only); default: the launch recipe's `rollouts.engine`, so closed-loop evaluation and
+    feedback generate with the engine the GRPO stages train with."""
+    from tracer1.policy.backends import engine_of, vllm_agent
+
+    if engine_of(engine) == "vllm":
+        return vllm_agent(path, **options)
     model, tokenizer, meta = load_model_dir(path)
     return Agent(model, tokenizer, meta, **options)
 

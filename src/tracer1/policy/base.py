@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tracer1.actions import Action
 from tracer1.policy.prompting import render_prompt
@@ -50,4 +50,16 @@ class Planner(Protocol):
         self, requests: Sequence[PlanRequest], *, sample: bool = False, num: int = 1
     ) -> list[list[str]]:
         """`num` forecast texts per request (greedy when not `sample`); never raises on content."""
+        ...
+
+
+class GenerationBackend(Protocol):
+    """The engine under a planner: final prompt texts (rendered and clipped by the agent)
+    and their screenshots → `num` decoded completions per prompt, prompt-major. The agent
+    cuts them after the plan, so every engine (transformers `generate`, vLLM) feeds the
+    same parsing, and the closed loop, feedback and evaluation never know which one runs.
+    """
+
+    def generate(self, prompts: list[str], images: list[Any | None], *, sample: bool,
+                 num: int, max_new_tokens: int, first_action: bool) -> list[str]:
         ...

@@ -312,18 +312,22 @@ def save_model_dir(
     model: PreTrainedModel,
     tokenizer: Any,
     meta: ModelMeta,
+    *,
+    state_dict: dict[str, Any] | None = None,
 ) -> Path:
     """Write a model directory atomically (model or adapter, tokenizer or processor,
-    `tracer1.json`)."""
+    `tracer1.json`). `state_dict`: the weights to save instead of the model's own (a
+    sharded model's, gathered on rank 0)."""
     lora = is_lora(model)
     if lora != meta.lora:
         raise ValueError(f"meta.lora={meta.lora} but the model is {'' if lora else 'not '}LoRA")
+    weights = {} if state_dict is None else {"state_dict": state_dict}
     with atomic_dir(path) as tmp:
         if lora:
             # Only the trained adapter: trl adds a frozen "ref" copy for the KL term.
-            model.save_pretrained(tmp, selected_adapters=["default"])
+            model.save_pretrained(tmp, selected_adapters=["default"], **weights)
         else:
-            model.save_pretrained(tmp)
+            model.save_pretrained(tmp, **weights)
         tokenizer.save_pretrained(tmp)
         (tmp / META_FILE).write_text(json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n")
     return Path(path)

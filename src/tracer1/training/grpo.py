@@ -123,6 +123,27 @@ def prepare_checkpoints(ckpt_dir: Path, fingerprint: str) -> Path | None:
     return max(complete)[1] if complete else None
 
 
+def shared_resume(ckpt_dir: Path, fingerprint: str) -> Path | None:
+    """`prepare_checkpoints` on rank 0, and its choice for every rank (one process: the
+    same call). A rank whose own fingerprint differs from rank 0's read other data or
+    another model, and a rank that cannot see rank 0's checkpoint (another node without a
+    shared volume) would resume from nothing: both are errors, before any training step."""
+    from tracer1 import distributed
+
+    here = distributed.rank()
+    if distributed.broadcast(fingerprint) != fingerprint:
+        raise RuntimeError(f"rank {here}: this run's fingerprint differs from rank 0's: the "
+                           "ranks read different data or models (every rank must see the "
+                           "same inputs)")
+    found = prepare_checkpoints(ckpt_dir, fingerprint) if distributed.is_main() else None
+    chosen = distributed.broadcast(None if found is None else str(found.resolve()))
+    if chosen is not None and _checkpoint_step(Path(chosen)) is None:
+        raise RuntimeError(f"rank {here}: rank 0 resumes from {chosen}, which this rank "
+                           "cannot read: ranks on several nodes need the checkpoints on a "
+                           "shared volume")
+    return Path(chosen) if chosen is not None else None
+
+
 def _checkpoint_step(path: Path) -> int | None:
     try:
         step = int(path.name[len(CHECKPOINT_PREFIX):])
@@ -162,14 +183,10 @@ def run_grpo(
     import torch
     from trl import GRPOConfig, GRPOTrainer
 
-    from tracer1.policy.model import (
-        dir_fingerprint,
-        load_model_dir,
-        model_kind,
-        save_model_dir,
-        text_tokenizer,
-    )
+    from tracer1 import distributed
+    from tracer1.policy.model import dir_fingerprint, load_model_dir, model_kind, text_tokenizer
     from tracer1.training.data import as_messages, clip_prompts, dataset_hash
+    from tracer1.training.launch import grpo_rollout_args, save_trained
 
     if len(reward_funcs) != len(reward_weights):
         raise ValueError(f"{len(reward_funcs)} reward functions, {len(reward_weights)} weights")
@@ -190,12 +207,13 @@ def run_grpo(
     if vision:
         dataset = as_messages(dataset)
     ckpt_dir = checkpoint_dir(out_dir)
-    resume = prepare_checkpoints(ckpt_dir, fingerprint)
 
     args = GRPOConfig(
         output_dir=str(ckpt_dir),
         max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.batch_size,
+        # `batch_size` is the global batch: the ranks share it (one process: all of it).
+        per_device_train_batch_size=distributed.per_device_batch(cfg.batch_size,
+                                                                 f"{stage}.batch_size"),
         num_generations=cfg.num_generations,
         max_completion_length=policy_cfg.max_new_tokens,
         learning_rate=cfg.learning_rate,
@@ -216,7 +234,10 @@ def run_grpo(
         dataloader_num_workers=0,
         dataloader_pin_memory=False,
         disable_tqdm=True,
+        **grpo_rollout_args(),  # vLLM rollouts when the launch recipe asks for them
     )
+    # Building the arguments joined the process group (several ranks): agree on the run.
+    resume = shared_resume(ckpt_dir, fingerprint)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=list(reward_funcs),
@@ -239,18 +260,18 @@ def run_grpo(
     )
     rows = curve_rows(trainer.state.log_history)
 
-    trained = trainer.accelerator.unwrap_model(trainer.model)
     out_meta = dataclasses.replace(
         meta,
         stage=stage,
         max_prompt_tokens=policy_cfg.max_prompt_tokens,
         max_new_tokens=policy_cfg.max_new_tokens,
     )
-    save_model_dir(out_dir, trained, tokenizer, out_meta)
-    if curve_path is not None:
-        write_curve(curve_path, rows)
-    # The model directory is complete: the checkpoints have served their purpose.
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    save_trained(trainer, out_dir, tokenizer, out_meta)  # rank 0 writes; the others wait
+    if distributed.is_main():
+        if curve_path is not None:
+            write_curve(curve_path, rows)
+        # The model directory is complete: the checkpoints have served their purpose.
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
 
     metrics: dict[str, Any] = {
         "stage": stage,
@@ -298,4 +319,5 @@ __all__ = [
     "reward_summary",
     "run_fingerprint",
     "run_grpo",
+    "shared_resume",
 ]

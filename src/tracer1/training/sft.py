@@ -57,9 +57,11 @@ def run_sft(
     import torch
     from trl import SFTConfig, SFTTrainer
 
+    from tracer1 import distributed
     from tracer1.policy.agent import Agent
-    from tracer1.policy.model import ModelMeta, model_kind, new_policy, save_model_dir
+    from tracer1.policy.model import ModelMeta, model_kind, new_policy
     from tracer1.training.data import balanced_rows, window_dataset, window_records
+    from tracer1.training.launch import save_trained, sharded
     from tracer1.training.probe import probe
 
     start = time.monotonic()
@@ -82,7 +84,8 @@ def run_sft(
         args = SFTConfig(
             output_dir=scratch,
             max_steps=cfg.max_steps,
-            per_device_train_batch_size=cfg.batch_size,
+            per_device_train_batch_size=distributed.per_device_batch(cfg.batch_size,
+                                                                     "sft.batch_size"),
             learning_rate=cfg.learning_rate,
             warmup_steps=cfg.warmup_steps,
             lr_scheduler_type="cosine",
@@ -130,8 +133,8 @@ def run_sft(
         kind=policy.kind,
     )
     out_dir = Path(cfg.out_dir.format(variant=variant))
-    save_model_dir(out_dir, model, tokenizer, meta)
-    if curve_path is not None:
+    save_trained(trainer, out_dir, tokenizer, meta)  # rank 0 writes; the others wait
+    if curve_path is not None and distributed.is_main():
         write_curve(curve_path, rows)
     train_seconds = time.monotonic() - start
 
@@ -146,7 +149,8 @@ def run_sft(
         "train_seconds": train_runtime(result),
         "curve": rows,
     }
-    if probe_windows > 0:
+    # The probe decodes on rank 0 alone (a sharded model cannot: every rank holds a part).
+    if probe_windows > 0 and distributed.is_main() and not sharded(trainer):
         val = window_records(data_dir, "val", horizon=horizon, history=history, images=vision)
         rows_probe = _spread(val, probe_windows)
         s1 = params.stage1_grpo
