@@ -28,6 +28,9 @@ from tracer1.training.data import window_records
 pytestmark = pytest.mark.integration
 
 STEPS = 6
+# `mlflow.set_tracking_uri` (an earlier test in this process) exports MLFLOW_TRACKING_URI.
+MLFLOW_LOCATION = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME",
+                   "MLFLOW_EXPERIMENT_ID")
 LAUNCH = ("launch", "--processes", "2", "--", "stage1-grpo")
 PARAMS = f"""
 forecast:
@@ -69,7 +72,9 @@ def tracer1(*args: str) -> list[str]:
 def env(pipeline: str) -> dict[str, str]:
     # One thread per rank: two ranks share this machine's two cores. Each run is its own
     # pipeline (parent run) in the one store, so its stage runs can be told apart.
-    return {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+    # The project's own store (params.yaml), whatever store the calling shell names.
+    inherited = {k: v for k, v in os.environ.items() if k not in MLFLOW_LOCATION}
+    return {**inherited, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
             "TRACER1_MALLOC": "system", "TRACER1_PIPELINE_ID": pipeline}
 
 
