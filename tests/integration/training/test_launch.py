@@ -96,6 +96,18 @@ def reset(root: Path) -> None:
         shutil.rmtree(root / path, ignore_errors=True)
 
 
+def complete_checkpoints(ckpt: Path) -> list[Path]:
+    """The checkpoints whose `trainer_state.json` is whole (the Trainer writes it last): one
+    seen half-written could be lost with the killed run, and the resume test with it."""
+    whole = []
+    for state in ckpt.glob("checkpoint-*/trainer_state.json"):
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(state.read_text()).get("global_step") == int(
+                    state.parent.name.split("-")[-1]):
+                whole.append(state.parent)
+    return whole
+
+
 def ranks(launch: subprocess.Popen) -> dict[str, psutil.Process]:
     """The launch's rank processes by ``RANK`` (the CLI processes the elastic agent started)."""
     found = {}
@@ -119,7 +131,7 @@ def test_two_ranks_give_what_one_process_gives_and_a_killed_rank_fails_cleanly(p
     launch = subprocess.Popen(tracer1(*LAUNCH), cwd=project, env=env("killed"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline, found = time.monotonic() + 240, {}
-    while len(found) < 2 or not list(ckpt.glob("checkpoint-*/trainer_state.json")):
+    while len(found) < 2 or not complete_checkpoints(ckpt):
         assert launch.poll() is None, launch.communicate()[0][-3000:]
         assert time.monotonic() < deadline, f"ranks {sorted(found)}, no checkpoint in 240 s"
         found = found if len(found) == 2 else ranks(launch)
@@ -133,7 +145,7 @@ def test_two_ranks_give_what_one_process_gives_and_a_killed_rank_fails_cleanly(p
     assert "launch: stage1-grpo failed" in output
     assert not (project / "models/v/stage1").exists()  # no model dir from a failed run
     assert runs(project, "killed") == [("stage1_grpo/v", "FAILED")]  # rank 0 was stopped
-    assert list(ckpt.glob("checkpoint-*/trainer_state.json"))  # rank 0's checkpoint stays
+    assert complete_checkpoints(ckpt)  # rank 0's checkpoint stays
 
     # The next two-rank launch resumes from it and gives what one process gave.
     two = subprocess.run(tracer1(*LAUNCH), cwd=project, env=env("two"), capture_output=True,
