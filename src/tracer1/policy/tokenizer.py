@@ -121,7 +121,7 @@ def clip_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, max_tokens: int
     if newline:
         head_ids = len(tokenizer(head + newline)["input_ids"])
         room = max_tokens - head_ids  # head_ids counts the special tokens
-        if room >= 1 and len(tokenizer(body, add_special_tokens=False)["input_ids"]) > 0:
+        if room >= 1 and body:
             for _ in range(8):  # the joined text can encode a token longer or shorter
                 text = head + newline + _clip_left(tokenizer, body, room, special=False)
                 over = len(tokenizer(text)["input_ids"]) - max_tokens
