@@ -2,19 +2,19 @@
 
 * `similarity` - one action against one action, in [0, 1];
 * `trajectory_reward` / `trajectory_rewards` - the Stage-1 reward of a forecast
-  (plain per-item reference / fast batch with the same numbers);
+  (of one / of many);
 * `format_reward` - is a completion a clean plan of the right length;
 * `grounded_reward` (`grounded_gui`, `grounded_tool`) - the Stage-2 binary reward of
   an executed action;
 * `TrajectoryReward`, `FormatReward` - the same, with trl's reward signature.
 """
 
-from tracer1.rewards.batch import trajectory_rewards
 from tracer1.rewards.forecast import (
     discount_weights,
     forecast_window,
     reference_window,
     trajectory_reward,
+    trajectory_rewards,
 )
 from tracer1.rewards.grounded import grounded_gui, grounded_reward, grounded_tool
 from tracer1.rewards.plan_format import format_reward

@@ -2,8 +2,9 @@
 
     R = sum_k gamma^k (lambda_align * sim(pred_k, ref_k) - lambda_rep * rep_k) / sum_k gamma^k
 
-over k < T = len(ref). `tracer1.rewards.batch` computes the same number for many
-forecasts at once and is tested against this module.
+over k < T = len(ref). `trajectory_rewards` scores many forecasts (a GRPO group) with it:
+plain Python, about 1 ms of a 2.6 s Stage-1 step, so there is no faster second copy to keep
+in agreement.
 
 Windows at the end of an episode:
 
@@ -100,3 +101,30 @@ def trajectory_reward(
         if pred_k is not None:
             total += weight * (lambda_align * similarity(pred_k, ref_k) - lambda_rep * reps[k])
     return total / norm if norm else 0.0
+
+
+def trajectory_rewards(
+    preds: Sequence[Sequence[Action]],
+    refs: Sequence[Sequence[Action]],
+    *,
+    gamma: float,
+    lambda_align: float,
+    lambda_rep: float,
+    horizon: int | None = None,
+) -> list[float]:
+    """`trajectory_reward(preds[i], refs[i], ...)` for every i.
+
+    >>> from tracer1.actions import Click
+    >>> ref = [Click(100, 100), Done()]
+    >>> looping = [Click(100, 100), Click(101, 101)]  # second click: sim 0 vs done(), rep 1
+    >>> trajectory_rewards([ref, looping], [ref, ref], gamma=0.5, lambda_align=1.0, lambda_rep=0.5)
+    [1.0, 0.5]
+    """
+    check_weights(gamma, lambda_align, lambda_rep)
+    if len(preds) != len(refs):
+        raise ValueError(f"{len(preds)} forecasts but {len(refs)} references")
+    return [
+        trajectory_reward(pred, ref, gamma=gamma, lambda_align=lambda_align,
+                          lambda_rep=lambda_rep, horizon=horizon)
+        for pred, ref in zip(preds, refs, strict=True)
+    ]

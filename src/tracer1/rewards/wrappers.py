@@ -30,8 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tracer1.actions import GUI_ACTIONS, Action, Box, parse_plan
-from tracer1.rewards.batch import trajectory_rewards
-from tracer1.rewards.forecast import check_weights
+from tracer1.rewards.forecast import check_weights, trajectory_rewards
 from tracer1.rewards.plan_format import format_reward
 
 

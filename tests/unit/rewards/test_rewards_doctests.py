@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["batch", "forecast", "grounded", "plan_format", "similarity", "text", "wrappers"]
+MODULES = ["forecast", "grounded", "plan_format", "similarity", "text", "wrappers"]
 
 
 @pytest.mark.parametrize("name", MODULES)

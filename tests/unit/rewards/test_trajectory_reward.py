@@ -1,4 +1,4 @@
-"""The Stage-1 trajectory reward: hand-computed examples, and batch == reference."""
+"""The Stage-1 trajectory reward: hand-computed examples, and a batch call == one by one."""
 
 from __future__ import annotations
 
