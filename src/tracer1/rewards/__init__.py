@@ -4,9 +4,10 @@
 * `trajectory_reward` / `trajectory_rewards` - the Stage-1 reward of a forecast
   (of one / of many);
 * `format_reward` - is a completion a clean plan of the right length;
-* `grounded_reward` (`grounded_gui`, `grounded_tool`) - the Stage-2 binary reward of
+* `grounded_score` (`grounded_gui`, `grounded_tool`) - the Stage-2 binary reward of
   an executed action;
-* `TrajectoryReward`, `FormatReward` - the same, with trl's reward signature.
+* `TrajectoryReward`, `FormatReward`, `GroundedExecutionReward` - the same, with trl's
+  reward signature (the last executes the forecast's first action first).
 """
 
 from tracer1.rewards.forecast import (
@@ -16,7 +17,12 @@ from tracer1.rewards.forecast import (
     trajectory_reward,
     trajectory_rewards,
 )
-from tracer1.rewards.grounded import grounded_gui, grounded_reward, grounded_tool
+from tracer1.rewards.grounded import (
+    GroundedExecutionReward,
+    grounded_gui,
+    grounded_score,
+    grounded_tool,
+)
 from tracer1.rewards.plan_format import format_reward
 from tracer1.rewards.similarity import (
     CLICK_SCALE,
@@ -33,6 +39,7 @@ __all__ = [
     "CLICK_SCALE",
     "SAME_POINT",
     "FormatReward",
+    "GroundedExecutionReward",
     "TrajectoryReward",
     "answers_match",
     "completion_text",
@@ -40,7 +47,7 @@ __all__ = [
     "forecast_window",
     "format_reward",
     "grounded_gui",
-    "grounded_reward",
+    "grounded_score",
     "grounded_tool",
     "normalize_answer",
     "normalize_key",

@@ -1,7 +1,9 @@
 """Stage-2 grounded rewards: 1 when what the frozen tool agent *executed* hits the reference.
 
-Pure functions over plain data, so Stage-2 training and evaluation can execute an
-action however they like (environment, executor, cached feedback) and score it here.
+`grounded_score` and its parts (`grounded_gui`, `grounded_tool`) are pure functions over
+plain data, so Stage-2 training and evaluation can execute an action however they like
+(environment, executor, cached feedback) and score it here. `GroundedExecutionReward` is
+the one that executes: trl's reward signature over the feedback dataset's columns.
 
 What `executed` holds (the environment's `info` for the step):
 
@@ -16,22 +18,41 @@ The reference is the expert's action with its target `box` (GUI) or the expert's
 executed output / final answer string (tool).
 
 >>> from tracer1.actions import Box, Click, Type
->>> grounded_reward({"point": [50, 60]}, Click(55, 55, box=Box(40, 40, 70, 70)))
+>>> grounded_score({"point": [50, 60]}, Click(55, 55, box=Box(40, 40, 70, 70)))
 1.0
->>> grounded_reward({"point": [50, 60], "text": "Alice "}, Type("alice", box=Box(40, 40, 70, 70)))
+>>> grounded_score({"point": [50, 60], "text": "Alice "}, Type("alice", box=Box(40, 40, 70, 70)))
 1.0
->>> grounded_reward({"tool": "calc", "args": {}, "output": "42.0", "ok": True}, "42")
+>>> grounded_score({"tool": "calc", "args": {}, "output": "42.0", "ok": True}, "42")
 1.0
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tracer1.actions import Action, Answer, Click, Done, Press, Scroll, Select, Tool, Type
+from tracer1.actions import (
+    GUI_ACTIONS,
+    Action,
+    Answer,
+    Box,
+    Click,
+    Done,
+    ParseError,
+    Press,
+    Scroll,
+    Select,
+    Tool,
+    Type,
+    format_action,
+    parse_action,
+    parse_plan,
+)
 from tracer1.rewards.similarity import SAME_POINT
 from tracer1.rewards.text import answers_match, normalize_key
+from tracer1.rewards.wrappers import completion_text
 
 GuiExecution = Mapping[str, Any]
 ToolExecution = Mapping[str, Any]
@@ -47,9 +68,24 @@ def _grounds(*types: type) -> Callable[[_GroundFn], _GroundFn]:
     return deco
 
 
-def grounded_reward(executed: Any, reference: Action | str) -> float:
-    """Dispatch on the reference: a string is a tool answer, an action is a GUI target."""
+def grounded_score(executed: Any, reference: Action | str) -> float:
+    """Score what the environment executed (`info`) against a grounded reference.
+
+    A string reference (the expert's tool output, or the task's answer) is matched
+    against the executed tool's output, or against the planner's answer text when it
+    answered (`{"answer": ...}` info); an action reference goes to `grounded_gui`.
+
+    >>> grounded_score({"tool": "calculator", "args": {}, "output": "364", "ok": True}, "364")
+    1.0
+    >>> grounded_score({"answer": "364", "correct": True}, "364")
+    1.0
+    >>> grounded_score({"answer": None, "correct": False}, "364")
+    0.0
+    """
     if isinstance(reference, str):
+        if isinstance(executed, dict) and "answer" in executed and "tool" not in executed:
+            answer = executed.get("answer")
+            return grounded_tool(answer, reference) if isinstance(answer, str) else 0.0
         return grounded_tool(executed, reference)
     return grounded_gui(executed, reference)
 
@@ -145,3 +181,144 @@ def _tool(executed: GuiExecution, reference: Tool) -> bool:
         and isinstance(args, Mapping)
         and dict(args) == reference.kwargs
     )
+
+
+# ------------------------------------------------- executing a forecast (trl)
+
+SCORE_CACHE = 65_536  # (state, action) scores kept; a feedback set has a few thousand states
+
+
+def reference_of(action: Action, box: Any, text: str | None) -> Action | str:
+    """The grounded reference of one row: its text when set, else the action with its box."""
+    if text is not None:
+        return text
+    if box is not None and isinstance(action, GUI_ACTIONS):
+        return dataclasses.replace(action, box=Box.from_list(box))
+    return action
+
+
+class GroundedExecutionReward:
+    """Stage-2 binary reward with trl's signature: execute the first forecast action, score it.
+
+    Dataset columns read (one value per completion): `suite`, `family`, `seed`,
+    `difficulty`, `history` (canonical action strings), `reference_action`,
+    `reference_box`, `reference_text`. An unparseable or empty plan scores 0.0.
+
+    A group's G completions share a state, and identical first actions share one
+    execution: scores are cached per (state, action), so the replay runs once per
+    distinct action of a state, not once per sample. (A restored environment cannot be
+    reused for a second, different action: the first one changed its state.) Suites and
+    tasks are cached too. A callable class, not a closure, so it pickles; the caches
+    are dropped when pickled.
+
+    >>> reward = GroundedExecutionReward()
+    >>> reward.__name__
+    'grounded_reward'
+    """
+
+    def __init__(self, cache_size: int = SCORE_CACHE,
+                 suite_options: dict[str, dict[str, Any]] | None = None):
+        self.__name__ = "grounded_reward"
+        self._cache_size = cache_size
+        # Plain data (the suites' constructor arguments), so the reward still pickles.
+        self._suite_options = dict(suite_options or {})
+        self._init_caches()
+
+    def _init_caches(self) -> None:
+        self._suites: dict[str, Any] = {}
+        self._tasks: dict[tuple, Any] = {}
+        self._scores: OrderedDict[tuple, float] = OrderedDict()
+        self.executions = 0  # replays actually run (a test and the logs read it)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"__name__": self.__name__, "_cache_size": self._cache_size,
+                "_suite_options": self._suite_options}
+
+    def close(self) -> None:
+        """Free the suites' resources (a GUI suite's browsers)."""
+        from tracer1.envs.base import close_suite
+
+        for suite in self._suites.values():
+            close_suite(suite)
+        self._suites.clear()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_caches()
+
+    def __call__(
+        self,
+        prompts: Sequence[Any] | None = None,
+        completions: Sequence[Any] = (),
+        *,
+        suite: Sequence[str] = (),
+        family: Sequence[str] = (),
+        seed: Sequence[int] = (),
+        difficulty: Sequence[int] = (),
+        history: Sequence[Sequence[str]] = (),
+        reference_action: Sequence[str] = (),
+        reference_box: Sequence[Any] | None = None,
+        reference_text: Sequence[str | None] | None = None,
+        **_: Any,
+    ) -> list[float | None]:
+        n = len(completions)
+        columns = {"suite": suite, "family": family, "seed": seed, "difficulty": difficulty,
+                   "history": history, "reference_action": reference_action}
+        for name, values in columns.items():
+            if len(values) != n:  # a wiring bug, not model output: fail loudly
+                raise ValueError(f"{self.__name__} needs the dataset column `{name}` "
+                                 f"(one per completion); got {len(values)} for {n} completions")
+        boxes = reference_box if reference_box is not None else [None] * n
+        texts = reference_text if reference_text is not None else [None] * n
+        out: list[float | None] = []
+        for i, completion in enumerate(completions):
+            actions = parse_plan(completion_text(completion)).actions
+            if not actions:
+                out.append(0.0)
+                continue
+            state = (suite[i], family[i], int(seed[i]), int(difficulty[i]), tuple(history[i]))
+            box = tuple(boxes[i]) if boxes[i] is not None else None  # hashable for the cache
+            ref_key = (reference_action[i], box, texts[i])
+            out.append(self._score(state, actions[0], ref_key))
+        return out
+
+    def _score(self, state: tuple, action: Action, ref_key: tuple) -> float:
+        key = (state, format_action(action), ref_key)
+        if key in self._scores:
+            self._scores.move_to_end(key)
+            return self._scores[key]
+        score = self._execute(state, action, ref_key)
+        self._scores[key] = score
+        if len(self._scores) > self._cache_size:
+            self._scores.popitem(last=False)
+        return score
+
+    def _execute(self, state: tuple, action: Action, ref_key: tuple) -> float:
+        from tracer1.envs.base import get_suite, restore
+
+        suite_name, family, seed, difficulty, history = state
+        ref_text, ref_box, text = ref_key
+        reference = reference_of(recorded_action(ref_text, "reference_action"), ref_box, text)
+        if suite_name not in self._suites:
+            self._suites[suite_name] = get_suite(suite_name,
+                                                 **self._suite_options.get(suite_name, {}))
+        suite = self._suites[suite_name]
+        task_key = (suite_name, family, seed, difficulty)
+        if task_key not in self._tasks:
+            self._tasks[task_key] = suite.make_task(family, seed, difficulty)
+        replay = [recorded_action(text, "history") for text in history]
+        env, _ = restore(suite, self._tasks[task_key], replay)
+        self.executions += 1
+        try:
+            _, _, _, info = env.step(action)
+        finally:
+            env.close()
+        return grounded_score(info, reference)
+
+
+def recorded_action(text: str, column: str) -> Action:
+    """An action recorded by `collect_feedback` (canonical text); malformed is a data bug."""
+    action = parse_action(text)
+    if isinstance(action, ParseError):  # recorded data, not model output
+        raise ValueError(f"feedback column {column}: {text!r}: {action.message}")
+    return action

@@ -6,7 +6,7 @@
 | `sft` | `run_sft`: tokenizer + tiny model (or base + LoRA), trl `SFTTrainer`, model dir |
 | `grpo` | `run_grpo`: trl `GRPOTrainer` with fingerprinted, resumable `{out_dir}.ckpt/` |
 | `stage1` | `run_stage1`: trajectory reward + format reward on training windows |
-| `stage2` | `GroundedExecutionReward`, the feedback dataset, `run_stage2` |
+| `stage2` | the feedback dataset, `run_stage2` (grounded reward: `tracer1.rewards.grounded`) |
 | `curve` | per-step metrics → the caller's `log` hook and a CSV for `dvc plots` |
 | `probe` | greedy plans on a few val windows → format-valid rate, mean trajectory reward |
 
@@ -18,10 +18,9 @@ from tracer1.training.data import window_dataset, window_records
 from tracer1.training.grpo import checkpoint_dir, run_grpo
 from tracer1.training.sft import run_sft
 from tracer1.training.stage1 import run_stage1
-from tracer1.training.stage2 import GroundedExecutionReward, feedback_dataset, run_stage2
+from tracer1.training.stage2 import feedback_dataset, run_stage2
 
 __all__ = [
-    "GroundedExecutionReward",
     "LogFn",
     "checkpoint_dir",
     "feedback_dataset",

@@ -5,7 +5,7 @@ with the expert's reference from there. `GroundedExecutionReward` re-creates eac
 state (task from its seed, then a replay of the recorded history), executes the
 sampled forecast's first action through the suite's environment — the frozen tool
 agent — and scores the effect with the shared pure scorer
-(`tracer1.rewards.grounded_reward`), the one evaluation uses too.
+(`tracer1.rewards.grounded_score`); both live in `tracer1.rewards.grounded`.
 
 Feedback record (one JSON object per line of ``{feedback_dir}/feedback.jsonl``):
 `suite`, `family`, `seed`, `difficulty`, `task_id`, `step`, `instruction`,
@@ -25,24 +25,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections import OrderedDict
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracer1.actions import (
-    GUI_ACTIONS,
-    Action,
-    Answer,
-    Box,
-    ParseError,
-    Tool,
-    format_action,
-    parse_action,
-    parse_plan,
-)
+from tracer1.actions import Action, Answer, Tool
 from tracer1.config import Params
-from tracer1.rewards import completion_text, grounded_gui, grounded_tool
+from tracer1.rewards.grounded import GroundedExecutionReward, recorded_action
 from tracer1.training.curve import LogFn
 
 if TYPE_CHECKING:
@@ -52,166 +40,6 @@ logger = logging.getLogger(__name__)
 
 STAGE = "stage2_rft"
 FEEDBACK_FILE = "feedback.jsonl"
-SCORE_CACHE = 65_536  # (state, action) scores kept; a feedback set has a few thousand states
-
-
-def grounded_score(executed: Any, reference: Action | str) -> float:
-    """Score what the environment executed (`info`) against a grounded reference.
-
-    A string reference (the expert's tool output, or the task's answer) is matched
-    against the executed tool's output, or against the planner's answer text when it
-    answered (`{"answer": ...}` info); an action reference goes to `grounded_gui`.
-
-    >>> grounded_score({"tool": "calculator", "args": {}, "output": "364", "ok": True}, "364")
-    1.0
-    >>> grounded_score({"answer": "364", "correct": True}, "364")
-    1.0
-    >>> grounded_score({"answer": None, "correct": False}, "364")
-    0.0
-    """
-    if isinstance(reference, str):
-        if isinstance(executed, dict) and "answer" in executed and "tool" not in executed:
-            answer = executed.get("answer")
-            return grounded_tool(answer, reference) if isinstance(answer, str) else 0.0
-        return grounded_tool(executed, reference)
-    return grounded_gui(executed, reference)
-
-
-def reference_of(action: Action, box: Any, text: str | None) -> Action | str:
-    """The grounded reference of one row: its text when set, else the action with its box."""
-    if text is not None:
-        return text
-    if box is not None and isinstance(action, GUI_ACTIONS):
-        import dataclasses
-
-        return dataclasses.replace(action, box=Box.from_list(box))
-    return action
-
-
-class GroundedExecutionReward:
-    """Stage-2 binary reward with trl's signature: execute the first forecast action, score it.
-
-    Dataset columns read (one value per completion): `suite`, `family`, `seed`,
-    `difficulty`, `history` (canonical action strings), `reference_action`,
-    `reference_box`, `reference_text`. An unparseable or empty plan scores 0.0.
-
-    A group's G completions share a state, and identical first actions share one
-    execution: scores are cached per (state, action), so the replay runs once per
-    distinct action of a state, not once per sample. (A restored environment cannot be
-    reused for a second, different action: the first one changed its state.) Suites and
-    tasks are cached too. A callable class, not a closure, so it pickles; the caches
-    are dropped when pickled.
-
-    >>> reward = GroundedExecutionReward()
-    >>> reward.__name__
-    'grounded_reward'
-    """
-
-    def __init__(self, cache_size: int = SCORE_CACHE,
-                 suite_options: dict[str, dict[str, Any]] | None = None):
-        self.__name__ = "grounded_reward"
-        self._cache_size = cache_size
-        # Plain data (the suites' constructor arguments), so the reward still pickles.
-        self._suite_options = dict(suite_options or {})
-        self._init_caches()
-
-    def _init_caches(self) -> None:
-        self._suites: dict[str, Any] = {}
-        self._tasks: dict[tuple, Any] = {}
-        self._scores: OrderedDict[tuple, float] = OrderedDict()
-        self.executions = 0  # replays actually run (a test and the logs read it)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"__name__": self.__name__, "_cache_size": self._cache_size,
-                "_suite_options": self._suite_options}
-
-    def close(self) -> None:
-        """Free the suites' resources (a GUI suite's browsers)."""
-        from tracer1.envs.base import close_suite
-
-        for suite in self._suites.values():
-            close_suite(suite)
-        self._suites.clear()
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._init_caches()
-
-    def __call__(
-        self,
-        prompts: Sequence[Any] | None = None,
-        completions: Sequence[Any] = (),
-        *,
-        suite: Sequence[str] = (),
-        family: Sequence[str] = (),
-        seed: Sequence[int] = (),
-        difficulty: Sequence[int] = (),
-        history: Sequence[Sequence[str]] = (),
-        reference_action: Sequence[str] = (),
-        reference_box: Sequence[Any] | None = None,
-        reference_text: Sequence[str | None] | None = None,
-        **_: Any,
-    ) -> list[float | None]:
-        n = len(completions)
-        columns = {"suite": suite, "family": family, "seed": seed, "difficulty": difficulty,
-                   "history": history, "reference_action": reference_action}
-        for name, values in columns.items():
-            if len(values) != n:  # a wiring bug, not model output: fail loudly
-                raise ValueError(f"{self.__name__} needs the dataset column `{name}` "
-                                 f"(one per completion); got {len(values)} for {n} completions")
-        boxes = reference_box if reference_box is not None else [None] * n
-        texts = reference_text if reference_text is not None else [None] * n
-        out: list[float | None] = []
-        for i, completion in enumerate(completions):
-            actions = parse_plan(completion_text(completion)).actions
-            if not actions:
-                out.append(0.0)
-                continue
-            state = (suite[i], family[i], int(seed[i]), int(difficulty[i]), tuple(history[i]))
-            box = tuple(boxes[i]) if boxes[i] is not None else None  # hashable for the cache
-            ref_key = (reference_action[i], box, texts[i])
-            out.append(self._score(state, actions[0], ref_key))
-        return out
-
-    def _score(self, state: tuple, action: Action, ref_key: tuple) -> float:
-        key = (state, format_action(action), ref_key)
-        if key in self._scores:
-            self._scores.move_to_end(key)
-            return self._scores[key]
-        score = self._execute(state, action, ref_key)
-        self._scores[key] = score
-        if len(self._scores) > self._cache_size:
-            self._scores.popitem(last=False)
-        return score
-
-    def _execute(self, state: tuple, action: Action, ref_key: tuple) -> float:
-        from tracer1.envs.base import get_suite, restore
-
-        suite_name, family, seed, difficulty, history = state
-        ref_text, ref_box, text = ref_key
-        reference = reference_of(_parse(ref_text, "reference_action"), ref_box, text)
-        if suite_name not in self._suites:
-            self._suites[suite_name] = get_suite(suite_name,
-                                                 **self._suite_options.get(suite_name, {}))
-        suite = self._suites[suite_name]
-        task_key = (suite_name, family, seed, difficulty)
-        if task_key not in self._tasks:
-            self._tasks[task_key] = suite.make_task(family, seed, difficulty)
-        replay = [_parse(text, "history") for text in history]
-        env, _ = restore(suite, self._tasks[task_key], replay)
-        self.executions += 1
-        try:
-            _, _, _, info = env.step(action)
-        finally:
-            env.close()
-        return grounded_score(info, reference)
-
-
-def _parse(text: str, column: str) -> Action:
-    action = parse_action(text)
-    if isinstance(action, ParseError):  # recorded data, not model output
-        raise ValueError(f"feedback column {column}: {text!r}: {action.message}")
-    return action
 
 
 # ------------------------------------------------------------------ the dataset
@@ -242,10 +70,10 @@ def feedback_rows(
                 rec = json.loads(line)
                 state = (rec["suite"], rec["family"], int(rec["seed"]), int(rec["difficulty"]),
                          tuple(rec["history"]))
-                ref_action = _parse(rec["reference_action"], "reference_action")
+                ref_action = recorded_action(rec["reference_action"], "reference_action")
                 text = _reference_text(ref_action, rec)
                 observation = observation_from_json(rec["observation"], "observation")
-                past = tuple(_parse(a, "history") for a in rec["history"])
+                past = tuple(recorded_action(a, "history") for a in rec["history"])
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"{path}:{number}: {exc}") from None
             if text is _NO_REFERENCE:
@@ -348,10 +176,7 @@ def run_stage2(
 __all__ = [
     "FEEDBACK_FILE",
     "STAGE",
-    "GroundedExecutionReward",
     "feedback_dataset",
     "feedback_rows",
-    "grounded_score",
-    "reference_of",
     "run_stage2",
 ]

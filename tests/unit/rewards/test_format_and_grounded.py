@@ -17,7 +17,7 @@ from tracer1.actions import (
     Type,
     format_plan,
 )
-from tracer1.rewards import format_reward, grounded_gui, grounded_reward, grounded_tool
+from tracer1.rewards import format_reward, grounded_gui, grounded_score, grounded_tool
 
 # --- format -------------------------------------------------------------------------
 
@@ -127,8 +127,8 @@ def test_final_answer_text_matches_reference():
 
 
 def test_dispatch_on_the_reference():
-    assert grounded_reward({"output": "7", "ok": True}, "7") == 1.0
-    assert grounded_reward({"point": [150, 125]}, Click(0, 0, box=BOX)) == 1.0
+    assert grounded_score({"output": "7", "ok": True}, "7") == 1.0
+    assert grounded_score({"point": [150, 125]}, Click(0, 0, box=BOX)) == 1.0
     executed = {"tool": "calc", "args": {"x": 1}}
-    assert grounded_reward(executed, Tool.of("calc", {"x": 1})) == 1.0
-    assert grounded_reward(executed, Tool.of("calc", {"x": 2})) == 0.0
+    assert grounded_score(executed, Tool.of("calc", {"x": 1})) == 1.0
+    assert grounded_score(executed, Tool.of("calc", {"x": 2})) == 0.0
