@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.unit.training.fixtures import feedback_records, write_feedback
-from tracer1.actions import Answer, Tool, format_action, parse_action
+from tracer1.actions import Answer, Tool, parse_action
 from tracer1.policy.base import PlanRequest
 from tracer1.training.stage2 import feedback_rows
 from tracer1.trajectory import observation_from_json
@@ -22,16 +22,6 @@ def records():
 def rows(records, tmp_path_factory):
     directory = write_feedback(tmp_path_factory.mktemp("fb"), records)
     return feedback_rows(directory, horizon=3, history=2)
-
-
-def columns(rows):
-    keys = ("suite", "family", "seed", "difficulty", "history", "reference_action",
-            "reference_box", "reference_text")
-    return {k: [r[k] for r in rows] for k in keys}
-
-
-def plan(*actions):
-    return "<plan>\n" + "".join(format_action(a) + "\n" for a in actions) + "</plan>"
 
 
 def test_rows_render_the_recorded_state(records, rows):
