@@ -332,7 +332,7 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
     from tracer1.data.jsonl import read_episodes
     from tracer1.evaluation.harness import evaluate_planners, group_by_suite
     from tracer1.evaluation.report import write_report
-    from tracer1.evaluation.tasks import offline_episodes, split_tasks
+    from tracer1.evaluation.tasks import offline_episodes, split_file_tasks
     from tracer1.evaluation.zero_shot import base_planner
     from tracer1.policy import load_agent
     from tracer1.registry import mlflow_registry
@@ -368,7 +368,8 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
             planners["champion"] = mlflow_registry.load_champion(params.promote.model_name)
             roles.update(champion="champion", champion_version=champion)
         with _suites(params) as suites:
-            tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family, suites)
+            tasks = split_file_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family,
+                                     suites)
             # Offline step metrics on the expert trajectories of the very tasks run closed-loop.
             chosen = {task.task_id for suite_tasks in tasks.values() for task in suite_tasks}
             split_file = Path(params.build_dataset.out_dir) / f"{cfg.split}.jsonl"

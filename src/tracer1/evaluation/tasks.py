@@ -5,7 +5,10 @@ tasks rather than on recorded episodes, and must pick exactly the tasks the
 dataset assigned to their split: the same seed ranges, difficulties and suite
 caps, and without the questions `build_dataset` dropped because an earlier split
 already asked them (otherwise a test question could be one the planner trained on).
-Tasks come from `data.build.iter_tasks`, so the two can never disagree.
+`evaluate` reads them from the split file itself (`split_file_tasks`: each recorded
+episode's task, re-made from its suite, family, seed and difficulty), so it runs what the
+dataset holds; `collect_feedback` computes them with `data.build.iter_tasks`, the
+function that planned the dataset (`split_tasks`), so the two can never disagree.
 
 Imported suites (`build_dataset.imports`) have no live environment and no task
 generator: `split_tasks` never yields them, so the closed-loop stages (feedback
@@ -26,6 +29,7 @@ from collections.abc import Iterable
 
 from tracer1.config import BuildDatasetConfig
 from tracer1.data.build import iter_tasks
+from tracer1.data.jsonl import read_episodes, split_path
 from tracer1.envs.base import Suite
 from tracer1.trajectory import Episode, Task
 
@@ -55,6 +59,46 @@ def split_tasks(
     return {name: chosen[name] for name in sorted(build.suites)}
 
 
+def split_file_tasks(
+    build: BuildDatasetConfig, split: str, episodes_per_family: int | None = None,
+    suites: dict[str, Suite] | None = None,
+) -> dict[str, list[Task]]:
+    """`split_tasks`, read from the split file `build_dataset` wrote (`recorded_tasks`)."""
+    names = [name for name, _ in build.seeds.items()]
+    if split not in names:
+        raise ValueError(f"unknown split {split!r} (known: {', '.join(names)})")
+    suites = suites or build.make_suites()
+    episodes = read_episodes(split_path(build.out_dir, split))
+    return recorded_tasks(episodes, {name: suites[name] for name in sorted(build.suites)},
+                          episodes_per_family)
+
+
+def recorded_tasks(
+    episodes: Iterable[Episode], suites: dict[str, Suite], episodes_per_family: int | None = None
+) -> dict[str, list[Task]]:
+    """suite name → the tasks of its `episodes`, at most `episodes_per_family` per family, in
+    file order (seed order within a family); episodes of other suites (imported) are skipped.
+
+    A task is re-made by its suite from the episode's family, seed and difficulty: the live
+    environment needs the suite-private `spec` (answers, page state) the file does not hold.
+    """
+    chosen: dict[str, list[Task]] = {name: [] for name in suites}
+    per_family: dict[tuple[str, str], int] = defaultdict(int)
+    for episode in episodes:
+        key = (episode.suite, episode.family)
+        if episode.suite not in suites or (
+                episodes_per_family is not None and per_family[key] >= episodes_per_family):
+            continue
+        per_family[key] += 1
+        task = suites[episode.suite].make_task(episode.family, episode.seed, episode.difficulty)
+        if task.task_id != episode.episode_id:  # the suite no longer makes the recorded task
+            raise ValueError(f"{episode.episode_id}: {episode.suite} makes {task.task_id!r} from "
+                             f"family {episode.family}, seed {episode.seed}, difficulty "
+                             f"{episode.difficulty}; rebuild the dataset")
+        chosen[episode.suite].append(task)
+    return chosen
+
+
 def offline_episodes(
     build: BuildDatasetConfig, episodes: Iterable[Episode], per_family: int | None = None
 ) -> dict[str, list[Episode]]:
@@ -80,4 +124,4 @@ def offline_episodes(
     return {suite: eps for suite, eps in chosen.items() if eps}
 
 
-__all__ = ["offline_episodes", "split_tasks"]
+__all__ = ["offline_episodes", "recorded_tasks", "split_file_tasks", "split_tasks"]

@@ -1,16 +1,18 @@
-"""split_tasks picks exactly the tasks build_dataset put in a split."""
+"""split_tasks picks exactly the tasks build_dataset put in a split; split_file_tasks reads them."""
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 
 import pytest
 
 import tracer1.evaluation.tasks as tasks_module
-from tracer1.config import BuildDatasetConfig, SeedRange, SplitSeeds, SuiteConfig
+from tests.conftest import SMALL_PARAMS
+from tracer1.config import BuildDatasetConfig, SeedRange, SplitSeeds, SuiteConfig, load_params
 from tracer1.data.build import build_dataset
 from tracer1.data.jsonl import read_split_dir
-from tracer1.evaluation.tasks import split_tasks
+from tracer1.evaluation.tasks import recorded_tasks, split_file_tasks, split_tasks
 
 SEEDS = SplitSeeds(SeedRange(0, 12), SeedRange(12, 16), SeedRange(16, 20))
 # kb_arithmetic seed 117 asks seed 9's question: build_dataset drops it from the test split.
@@ -49,3 +51,42 @@ def test_unknown_split():
 def test_docstring_examples():
     result = doctest.testmod(tasks_module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def tiny_build(tmp_path, **changes) -> BuildDatasetConfig:
+    """The committed tiny run's `build_dataset` (tests/conftest.py SMALL_PARAMS), tool use only
+    (a MiniWoB task costs a browser page), written under `tmp_path`."""
+    (tmp_path / "params.yaml").write_text(SMALL_PARAMS)
+    build = load_params(tmp_path / "params.yaml").build_dataset
+    return dataclasses.replace(build, out_dir=str(tmp_path / "traj"),
+                               metrics_path=str(tmp_path / "m.json"),
+                               suites={"tooluse": build.suites["tooluse"]}, **changes)
+
+
+@pytest.mark.parametrize("seeds", [None, CLASHING])
+@pytest.mark.parametrize("per_family", [None, 1])
+def test_the_split_file_holds_the_computed_tasks(tmp_path, seeds, per_family):
+    """Evaluation reads its tasks from the split file: the same tasks, in the same order,
+    as computing them from the config did (specs included: the live run needs them)."""
+    build = tiny_build(tmp_path, **({"seeds": seeds} if seeds else {}))
+    build_dataset(build)
+    for split, _ in build.seeds.items():
+        computed = split_tasks(build, split, per_family)
+        read = split_file_tasks(build, split, per_family)
+        assert read == computed and list(read) == ["tooluse"]
+        assert [t.spec for t in read["tooluse"]] == [t.spec for t in computed["tooluse"]]
+        assert read["tooluse"], split
+
+
+def test_recorded_tasks_skip_imported_suites_and_refuse_a_stale_file(tmp_path):
+    build = tiny_build(tmp_path)
+    build_dataset(build)
+    episodes = read_split_dir(tmp_path / "traj")["test"]
+    suites = build.make_suites()
+    foreign = dataclasses.replace(episodes[0], suite="gaia")
+    assert recorded_tasks([foreign, *episodes], suites) == split_tasks(build, "test")
+    stale = dataclasses.replace(episodes[0], seed=episodes[0].seed + 1)
+    with pytest.raises(ValueError, match="rebuild the dataset"):
+        recorded_tasks([stale], suites)
+    with pytest.raises(ValueError, match="unknown split"):
+        split_file_tasks(build, "holdout")

@@ -129,7 +129,7 @@ def test_evaluate_stage_skips_base_with_a_note_in_the_report(monkeypatch):
     monkeypatch.setattr(mlflow_registry, "champion_version", lambda name: None)
     monkeypatch.setattr(stages, "_run", lambda *a, **k: contextlib.nullcontext(None))
     monkeypatch.setattr(stages, "_suites", lambda params: contextlib.nullcontext({}))
-    monkeypatch.setattr(tasks, "split_tasks", lambda *a, **k: {})
+    monkeypatch.setattr(tasks, "split_file_tasks", lambda *a, **k: {})
     monkeypatch.setattr(jsonl, "read_episodes", lambda path: [])
     params = dataclasses.replace(Params(), evaluate=EvaluateConfig(policies=("base", "sft",
                                                                               "stage2")))
