@@ -6,78 +6,57 @@ visited state, asks the scripted expert for its action and executes that action
 from the same state in a scratch environment. One JSON record per visited state
 goes to `{out_dir}/feedback.jsonl` (written atomically).
 
-The record is a contract with the Stage-2 trainer; its keys are `RECORD_KEYS`:
-
-* `suite`, `family`, `seed`, `difficulty`, `task_id` - the task;
-* `step` - index of the state in the episode (invalid forecasts count: they use
-  a step of the budget without changing the state);
-* `instruction`, `observation` (`trajectory.observation_to_json`; for a planner that
-  sees screenshots, `screenshot` names the live screen it saw, saved under
-  `{out_dir}/screenshots/` and relative to `out_dir`);
-* `history` - canonical text of *every* action executed before this state, so
-  `envs.base.restore(suite, task, parsed history)` rebuilds the state exactly;
-* `forecast` - the raw planner text;
-* `executed` - environment info of the planner's executed first action, or null
-  when the forecast had no parsable action;
-* `reference_action` - the expert's action from this state (canonical text);
-* `reference_box` - its target box `[l, t, r, b]` on the 0-1000 grid, or null;
-* `reference_executed` - environment info of `reference_action` run from this state;
-* `reference_answer` - the task's reference answer (`task.spec["answer"]`), or null.
+The record is the contract with the Stage-2 trainer: `tracer1.records.FeedbackRecord`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tracer1.actions import format_action
 from tracer1.config import CollectFeedbackConfig
 from tracer1.envs.base import Suite, get_suite
 from tracer1.evaluation.metrics import episode_stats, rate
 from tracer1.evaluation.offline import matches
 from tracer1.io import write_json, write_jsonl
 from tracer1.policy.base import Planner
+from tracer1.records import FeedbackRecord
 from tracer1.rollout import EpisodeTrace, StateRecord, run_episodes
-from tracer1.trajectory import Task, observation_to_json
+from tracer1.trajectory import Task
 
 FEEDBACK_FILE = "feedback.jsonl"
-RECORD_KEYS: tuple[str, ...] = (
-    "suite", "family", "seed", "difficulty", "task_id", "step", "instruction", "observation",
-    "history", "forecast", "executed", "reference_action", "reference_box",
-    "reference_executed", "reference_answer",
-)
 
 
 def feedback_record(trace: EpisodeTrace, state: StateRecord,
                     screenshot: str | None = None) -> dict[str, Any]:
-    """The contract record of one visited state (the state must carry the expert's reference);
-    `screenshot`, where the state's live screen was saved, goes into its observation."""
+    """The contract record of one visited state (the state must carry the expert's reference),
+    in its JSON form; `screenshot`, where the state's live screen was saved, goes into its
+    observation."""
     if state.reference is None:
         raise ValueError("feedback states need the expert's reference: run with an expert")
-    task, box = trace.task, getattr(state.reference, "box", None)
-    observation = observation_to_json(state.request.observation)
+    task, observation = trace.task, state.request.observation
     if screenshot is not None:
-        observation["screenshot"] = screenshot
-    return {
-        "suite": task.suite,
-        "family": task.family,
-        "seed": task.seed,
-        "difficulty": task.difficulty,
-        "task_id": task.task_id,
-        "step": state.index,
-        "instruction": task.instruction,
-        "observation": observation,
-        "history": [format_action(a) for a in state.request.history],
-        "forecast": state.forecast,
-        "executed": state.executed,
-        "reference_action": format_action(state.reference),
-        "reference_box": None if box is None else box.to_list(),
-        "reference_executed": state.reference_executed,
-        "reference_answer": task.spec.get("answer"),
-    }
+        observation = dataclasses.replace(observation, screenshot=screenshot)
+    return FeedbackRecord(
+        suite=task.suite,
+        family=task.family,
+        seed=task.seed,
+        difficulty=task.difficulty,
+        task_id=task.task_id,
+        step=state.index,
+        instruction=task.instruction,
+        observation=observation,
+        history=tuple(state.request.history),
+        forecast=state.forecast,
+        executed=state.executed,
+        reference_action=state.reference,
+        reference_executed=state.reference_executed,
+        reference_answer=task.spec.get("answer"),
+    ).to_json()
 
 
 def agreement(states: Sequence[StateRecord]) -> dict[str, float]:
@@ -162,7 +141,6 @@ def _save_screenshot(out_dir: str | os.PathLike, trace: EpisodeTrace,
 
 __all__ = [
     "FEEDBACK_FILE",
-    "RECORD_KEYS",
     "agreement",
     "collect_feedback",
     "feedback_metrics",

@@ -215,7 +215,8 @@ def _known_only(obj: dict[str, Any], known: frozenset[str], path: str) -> None:
         raise SchemaError(where, f"unknown field (known: {', '.join(sorted(known))})")
 
 
-def _get(obj: Any, key: str, kind: type | tuple[type, ...], path: str, optional: bool = False):
+def get_field(obj: Any, key: str, kind: type | tuple[type, ...], path: str, optional: bool = False):
+    """`obj[key]` checked to be a `kind` (bool is no int); None when `optional` and absent."""
     if not isinstance(obj, dict):
         raise SchemaError(path or "<record>", f"expected an object, got {type(obj).__name__}")
     where = f"{path}.{key}" if path else key
@@ -251,7 +252,7 @@ def box_from_json(value: Any, path: str) -> Box:
 
 
 def action_from_json(obj: dict[str, Any], path: str) -> Action:
-    text = _get(obj, "action", str, path)
+    text = get_field(obj, "action", str, path)
     parsed = parse_action(text)
     if isinstance(parsed, _ActionParseError):
         raise SchemaError(f"{path}.action" if path else "action", parsed.message)
@@ -268,8 +269,8 @@ def action_from_json(obj: dict[str, Any], path: str) -> Action:
 def observation_from_json(obj: Any, path: str, known_only: bool = False) -> Observation:
     """An Observation from its JSON form; `known_only` refuses fields the schema does not
     name (episode files; a serving request may carry more)."""
-    text = _get(obj, "text", str, path)
-    raw_elements = _get(obj, "elements", list, path)
+    text = get_field(obj, "text", str, path)
+    raw_elements = get_field(obj, "elements", list, path)
     if known_only:
         _known_only(obj, OBSERVATION_FIELDS, path)
     elements = []
@@ -279,47 +280,47 @@ def observation_from_json(obj: Any, path: str, known_only: bool = False) -> Obse
             _known_only(raw, ELEMENT_FIELDS, where)
         elements.append(
             Element(
-                ref=_get(raw, "ref", str, where),
-                tag=_get(raw, "tag", str, where),
-                text=_get(raw, "text", str, where),
-                box=box_from_json(_get(raw, "box", list, where), f"{where}.box"),
+                ref=get_field(raw, "ref", str, where),
+                tag=get_field(raw, "tag", str, where),
+                text=get_field(raw, "text", str, where),
+                box=box_from_json(get_field(raw, "box", list, where), f"{where}.box"),
             )
         )
-    screenshot = _get(obj, "screenshot", str, path, optional=True)
+    screenshot = get_field(obj, "screenshot", str, path, optional=True)
     return Observation(text=text, elements=tuple(elements), screenshot=screenshot)
 
 
 def step_from_json(obj: Any, path: str) -> Step:
-    index = _get(obj, "index", int, path)
+    index = get_field(obj, "index", int, path)
     _known_only(obj, STEP_FIELDS, path)
     return Step(
         index=index,
-        observation=observation_from_json(_get(obj, "observation", dict, path),
+        observation=observation_from_json(get_field(obj, "observation", dict, path),
                                           f"{path}.observation", known_only=True),
         action=action_from_json(obj, path),
-        executed=_get(obj, "executed", dict, path, optional=True) or {},
-        reward=float(_get(obj, "reward", (int, float), path, optional=True) or 0.0),
+        executed=get_field(obj, "executed", dict, path, optional=True) or {},
+        reward=float(get_field(obj, "reward", (int, float), path, optional=True) or 0.0),
     )
 
 
 def episode_from_json(obj: Any) -> Episode:
     """Strictly decode one episode record; raises SchemaError naming the field."""
     check_values(obj)
-    version = _get(obj, "schema_version", int, "")
+    version = get_field(obj, "schema_version", int, "")
     if version != SCHEMA_VERSION:
         raise SchemaError("schema_version", f"unsupported version {version}")
     _known_only(obj, EPISODE_FIELDS, "")
-    raw_steps = _get(obj, "steps", list, "")
+    raw_steps = get_field(obj, "steps", list, "")
     return Episode(
-        episode_id=_get(obj, "episode_id", str, ""),
-        suite=_get(obj, "suite", str, ""),
-        family=_get(obj, "family", str, ""),
-        seed=_get(obj, "seed", int, ""),
-        split=_get(obj, "split", str, ""),
-        difficulty=_get(obj, "difficulty", int, "", optional=True) or 1,
-        instruction=_get(obj, "instruction", str, ""),
-        success=_get(obj, "success", bool, ""),
-        meta=_get(obj, "meta", dict, "", optional=True) or {},
+        episode_id=get_field(obj, "episode_id", str, ""),
+        suite=get_field(obj, "suite", str, ""),
+        family=get_field(obj, "family", str, ""),
+        seed=get_field(obj, "seed", int, ""),
+        split=get_field(obj, "split", str, ""),
+        difficulty=get_field(obj, "difficulty", int, "", optional=True) or 1,
+        instruction=get_field(obj, "instruction", str, ""),
+        success=get_field(obj, "success", bool, ""),
+        meta=get_field(obj, "meta", dict, "", optional=True) or {},
         steps=tuple(step_from_json(s, f"steps[{i}]") for i, s in enumerate(raw_steps)),
     )
 
@@ -341,6 +342,7 @@ __all__ = [
     "action_from_json",
     "check_values",
     "episode_from_json",
+    "get_field",
     "episode_to_json",
     "reference_actions",
 ]

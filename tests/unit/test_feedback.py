@@ -12,8 +12,9 @@ from tracer1.actions import Box, Click, Tool, format_plan, parse_action, parse_p
 from tracer1.config import CollectFeedbackConfig
 from tracer1.envs import get_suite
 from tracer1.envs.base import restore
-from tracer1.feedback import FEEDBACK_FILE, RECORD_KEYS, collect_feedback, feedback_record
+from tracer1.feedback import FEEDBACK_FILE, collect_feedback, feedback_record
 from tracer1.policy.base import PlanRequest
+from tracer1.records import FEEDBACK_KEYS
 from tracer1.rollout import EpisodeTrace, StateRecord, execute_from
 from tracer1.trajectory import Observation, observation_to_json
 
@@ -41,7 +42,7 @@ def noisy_run(tmp_path_factory):
 def test_every_record_has_exactly_the_contract_keys(noisy_run):
     _, metrics, records, out = noisy_run
     assert len(records) == metrics["records"] == metrics["states"]
-    assert all(set(r) == set(RECORD_KEYS) for r in records)
+    assert all(set(r) == set(FEEDBACK_KEYS) for r in records)
     assert json.loads((out / "m.json").read_text()) == _json(metrics)
 
 

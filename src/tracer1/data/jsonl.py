@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tracer1.config import ValidateDatasetConfig
 from tracer1.io import write_jsonl
@@ -27,6 +28,8 @@ from tracer1.trajectory import (
     episode_from_json,
     episode_to_json,
 )
+
+T = TypeVar("T")
 
 # The split names are configured once, in the config dataclass; this is its default.
 SPLITS: tuple[str, ...] = ValidateDatasetConfig.splits
@@ -78,8 +81,10 @@ def _parse_int(literal: str) -> int | LongInteger:
     return int(literal) if len(literal) <= 20 else LongInteger(len(literal.lstrip("-")))
 
 
-def decode_line(path: str | os.PathLike, number: int, text: str) -> Episode:
-    """Decode one JSONL line into an Episode, naming file, line and field on failure."""
+def decode_record(path: str | os.PathLike, number: int, text: str,
+                  from_json: Callable[[Any], T]) -> T:
+    """Decode one JSONL line with `from_json` (a strict record decoder raising SchemaError),
+    naming file, line and field on failure."""
     try:
         record = json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
@@ -88,9 +93,14 @@ def decode_line(path: str | os.PathLike, number: int, text: str) -> Episode:
         # The C decoder refuses to nest past Python's recursion limit; say so, not crash.
         raise DataFileError(path, number, "<json>", "nested too deeply to parse") from None
     try:
-        return episode_from_json(record)
+        return from_json(record)
     except SchemaError as exc:
         raise DataFileError(path, number, exc.field, exc.problem) from None
+
+
+def decode_line(path: str | os.PathLike, number: int, text: str) -> Episode:
+    """Decode one JSONL line into an Episode, naming file, line and field on failure."""
+    return decode_record(path, number, text, episode_from_json)
 
 
 def iter_episodes(path: str | os.PathLike) -> Iterator[tuple[int, Episode]]:

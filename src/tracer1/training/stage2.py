@@ -7,13 +7,10 @@ sampled forecast's first action through the suite's environment — the frozen t
 agent — and scores the effect with the shared pure scorer
 (`tracer1.rewards.grounded_score`); both live in `tracer1.rewards.grounded`.
 
-Feedback record (one JSON object per line of ``{feedback_dir}/feedback.jsonl``):
-`suite`, `family`, `seed`, `difficulty`, `task_id`, `step`, `instruction`,
-`observation` (`observation_to_json` form), `history` (every canonical action
-executed before this state), `forecast`, `executed`, `reference_action`,
-`reference_box`, `reference_executed`, `reference_answer`. A state seen by a VLM
-planner names its screenshot in `observation.screenshot`, relative to the feedback
-directory (`collect_feedback` saves the live screens under `screenshots/`).
+The states are `tracer1.records.FeedbackRecord`s, one JSON object per line of
+``{feedback_dir}/feedback.jsonl``. A state seen by a VLM planner names its screenshot in
+`observation.screenshot`, relative to the feedback directory (`collect_feedback` saves
+the live screens under `screenshots/`).
 
 The grounded reference of a state: the expert's tool call → its executed output
 (`reference_executed["output"]`); the expert's answer → the task's answer
@@ -22,15 +19,15 @@ The grounded reference of a state: the expert's tool call → its executed outpu
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracer1.actions import Action, Answer, Tool
+from tracer1.actions import Answer, Tool
 from tracer1.config import Params
-from tracer1.rewards.grounded import GroundedExecutionReward, recorded_action
+from tracer1.records import FeedbackRecord, read_feedback
+from tracer1.rewards.grounded import GroundedExecutionReward
 from tracer1.training.curve import LogFn
 
 if TYPE_CHECKING:
@@ -56,48 +53,39 @@ def feedback_rows(
     """
     from tracer1.policy.base import PlanRequest
     from tracer1.training.data import screenshot_files
-    from tracer1.trajectory import observation_from_json
 
     path = Path(feedback_dir) / FEEDBACK_FILE
     rows: list[dict[str, Any]] = []
     seen: set[tuple] = set()
     skipped = 0
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                state = (rec["suite"], rec["family"], int(rec["seed"]), int(rec["difficulty"]),
-                         tuple(rec["history"]))
-                ref_action = recorded_action(rec["reference_action"], "reference_action")
-                text = _reference_text(ref_action, rec)
-                observation = observation_from_json(rec["observation"], "observation")
-                past = tuple(recorded_action(a, "history") for a in rec["history"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from None
-            if text is _NO_REFERENCE:
-                skipped += 1
-                continue
-            if state in seen:
-                continue
-            seen.add(state)
-            request = PlanRequest(rec["instruction"], observation, past)
-            shots = {"images": screenshot_files(feedback_dir, observation)} if images else {}
-            rows.append({
-                "prompt": request.prompt(horizon, history),
-                "suite": state[0],
-                "family": state[1],
-                "seed": state[2],
-                "difficulty": state[3],
-                "history": list(state[4]),
-                "task_id": rec.get("task_id", ""),
-                "step": int(rec.get("step", len(past))),
-                "reference_action": rec["reference_action"],
-                "reference_box": rec.get("reference_box"),
-                "reference_text": text,
-                **shots,
-            })
+    for record in read_feedback(path):
+        text = _reference_text(record)
+        if text is _NO_REFERENCE:
+            skipped += 1
+            continue
+        rec = record.to_json()  # the columns keep the recorded (canonical) text
+        state = (record.suite, record.family, record.seed, record.difficulty,
+                 tuple(rec["history"]))
+        if state in seen:
+            continue
+        seen.add(state)
+        observation = record.observation
+        request = PlanRequest(record.instruction, observation, record.history)
+        shots = {"images": screenshot_files(feedback_dir, observation)} if images else {}
+        rows.append({
+            "prompt": request.prompt(horizon, history),
+            "suite": state[0],
+            "family": state[1],
+            "seed": state[2],
+            "difficulty": state[3],
+            "history": list(state[4]),
+            "task_id": record.task_id,
+            "step": record.step,
+            "reference_action": rec["reference_action"],
+            "reference_box": rec["reference_box"],
+            "reference_text": text,
+            **shots,
+        })
     if skipped:
         logger.warning("%s: %d record(s) without a grounded reference skipped", path, skipped)
     return rows
@@ -106,14 +94,14 @@ def feedback_rows(
 _NO_REFERENCE = object()
 
 
-def _reference_text(action: Action, rec: dict[str, Any]) -> Any:
-    if isinstance(action, Tool):
-        executed = rec.get("reference_executed") or {}
+def _reference_text(record: FeedbackRecord) -> Any:
+    if isinstance(record.reference_action, Tool):
+        executed = record.reference_executed or {}
         if not executed.get("ok") or not isinstance(executed.get("output"), str):
             return _NO_REFERENCE
         return executed["output"]
-    if isinstance(action, Answer):
-        return str(rec["reference_answer"])
+    if isinstance(record.reference_action, Answer):
+        return str(record.reference_answer)
     return None
 
 
