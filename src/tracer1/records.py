@@ -22,6 +22,10 @@ object per line of ``{feedback_dir}/feedback.jsonl``, its keys `FEEDBACK_KEYS`:
 `FeedbackRecord.from_json` is the one check of that contract; `read_feedback` reports a
 problem as ``file:line: field: problem`` (`data.jsonl.DataFileError`).
 
+The eval report `evaluate` writes and `promote` reads is versioned here too
+(`REPORT_SCHEMA_VERSION`), with the value checks its writer (`evaluation.report`) and its
+reader (`registry.gate`) share: `is_rate`, `is_count`.
+
 >>> from tracer1.actions import Answer
 >>> rec = FeedbackRecord("tooluse", "calc", 3, 1, "tooluse/calc/d1/s3", 0, "2+2?",
 ...                      Observation(), (), "<plan>...", None, Answer("4"), None, "4")
@@ -36,6 +40,7 @@ tracer1.trajectory.SchemaError: seed: expected integer, got str
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +55,9 @@ from tracer1.trajectory import (
     observation_from_json,
     observation_to_json,
 )
+
+REPORT_SCHEMA_VERSION = 2
+"""The eval report's schema (2: Wilson `ci95`, `paired` differences); see `evaluation.report`."""
 
 FEEDBACK_KEYS: tuple[str, ...] = (
     "suite", "family", "seed", "difficulty", "task_id", "step", "instruction", "observation",
@@ -146,6 +154,25 @@ def _optional_int(obj: dict[str, Any], key: str, default: int) -> int:
     return default if value is None else value
 
 
+def is_number(value: Any) -> bool:
+    """A finite int or float; a bool is none (a metric of `True` is a bug upstream)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_rate(value: Any) -> bool:
+    """A number in [0, 1].
+
+    >>> is_rate(0.5), is_rate(True), is_rate(float("nan")), is_rate(1.5)
+    (True, False, False, False)
+    """
+    return is_number(value) and 0 <= value <= 1
+
+
+def is_count(value: Any) -> bool:
+    """An int >= 0 (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def read_feedback(path: str | os.PathLike) -> list[FeedbackRecord]:
     """Every record of a feedback JSONL file, in file order; raises DataFileError naming
     ``file:line: field`` at the first malformed one."""
@@ -155,4 +182,12 @@ def read_feedback(path: str | os.PathLike) -> list[FeedbackRecord]:
             for number, text in iter_lines(path)]
 
 
-__all__ = ["FEEDBACK_KEYS", "FeedbackRecord", "read_feedback"]
+__all__ = [
+    "FEEDBACK_KEYS",
+    "REPORT_SCHEMA_VERSION",
+    "FeedbackRecord",
+    "is_count",
+    "is_number",
+    "is_rate",
+    "read_feedback",
+]

@@ -81,8 +81,9 @@ from typing import Any
 
 from tracer1.evaluation.metrics import paired_by_task, success_ci, success_rate
 from tracer1.io import atomic_open, write_json
+from tracer1.records import REPORT_SCHEMA_VERSION as SCHEMA_VERSION
+from tracer1.records import is_count, is_rate
 
-SCHEMA_VERSION = 2
 REPORT_FILE = "report.json"
 METRICS_FILE = "metrics.json"
 MARKDOWN_FILE = "report.md"
@@ -242,14 +243,6 @@ def build_report(
 # ------------------------------------------------------------------ checking
 
 
-def _is_rate(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _check_scored(section: Any, where: str) -> list[str]:
     if not isinstance(section, Mapping):
         return [f"{where}: expected an object"]
@@ -257,12 +250,12 @@ def _check_scored(section: Any, where: str) -> list[str]:
     if problems:
         return problems
     ci = section["ci95"]
-    if not _is_rate(section["success_rate"]):
+    if not is_rate(section["success_rate"]):
         problems.append(f"{where}.success_rate: not a rate in [0, 1]")
-    if not (isinstance(ci, list | tuple) and len(ci) == 2 and all(map(_is_rate, ci))
+    if not (isinstance(ci, list | tuple) and len(ci) == 2 and all(map(is_rate, ci))
             and ci[0] <= ci[1]):
         problems.append(f"{where}.ci95: expected [lo, hi] with 0 <= lo <= hi <= 1, got {ci!r}")
-    if not _is_count(section["episodes"]):
+    if not is_count(section["episodes"]):
         problems.append(f"{where}.episodes: not a count")
     return problems
 
@@ -275,7 +268,7 @@ def _check_suite(section: Any, where: str) -> list[str]:
         return missing
     problems = _check_scored(section, where)
     for key in ("repetition_rate", "invalid_action_rate"):
-        if not _is_rate(section[key]):
+        if not is_rate(section[key]):
             problems.append(f"{where}.{key}: not a rate in [0, 1]")
     if not isinstance(section["mean_steps"], int | float) or section["mean_steps"] < 0:
         problems.append(f"{where}.mean_steps: not a non-negative number")
@@ -321,8 +314,8 @@ def _check_offline(offline: Any, where: str, *, conventions: bool = False) -> li
         return [f"{where}: expected an object"]
     problems = [f"{where}.{k}: missing" for k in OFFLINE_KEYS if k not in offline]
     problems += [f"{where}.{k}: not a rate in [0, 1]" for k in OFFLINE_KEYS[:-1]
-                 if k in offline and not _is_rate(offline[k])]
-    if "steps" in offline and not _is_count(offline["steps"]):
+                 if k in offline and not is_rate(offline[k])]
+    if "steps" in offline and not is_count(offline["steps"]):
         problems.append(f"{where}.steps: not a count")
     if CONVENTIONS in offline:
         problems += _check_conventions(offline[CONVENTIONS], f"{where}.{CONVENTIONS}")
@@ -341,9 +334,9 @@ def _check_conventions(groups: Any, where: str) -> list[str]:
             problems.append(f"{at}: expected a non-empty object of metrics")
             continue
         for key, value in metrics.items():
-            if key in CONVENTION_COUNT_KEYS and not _is_count(value):
+            if key in CONVENTION_COUNT_KEYS and not is_count(value):
                 problems.append(f"{at}.{key}: not a count")
-            elif key not in CONVENTION_COUNT_KEYS and not _is_rate(value):
+            elif key not in CONVENTION_COUNT_KEYS and not is_rate(value):
                 problems.append(f"{at}.{key}: not a rate in [0, 1]")
     return problems
 
@@ -360,7 +353,7 @@ def _check_offline_only(suites: Any, closed_loop: Mapping[str, Any], where: str)
             problems.append(f"{at}: expected an object")
             continue
         problems += [f"{at}.{k}: missing" for k in ("episodes", "offline") if k not in section]
-        if "episodes" in section and not _is_count(section["episodes"]):
+        if "episodes" in section and not is_count(section["episodes"]):
             problems.append(f"{at}.episodes: not a count")
         if "offline" in section:
             problems += _check_offline(section["offline"], f"{at}.offline", conventions=True)
@@ -443,7 +436,7 @@ def _problems(report: Any, *, paired: bool) -> list[str]:
                         f"{report['schema_version']!r}")
     if not isinstance(report["split"], str):
         problems.append("split: expected a string")
-    if not _is_rate(report["confidence"]) or report["confidence"] in (0, 1):
+    if not is_rate(report["confidence"]) or report["confidence"] in (0, 1):
         problems.append("confidence: expected a number in (0, 1)")
     policies = report["policies"]
     if not isinstance(policies, Mapping) or not policies:

@@ -48,15 +48,13 @@ only its `suites` sections; `paired` is for people (`report.md`), not a gate inp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tracer1.config import PromoteConfig
+from tracer1.records import REPORT_SCHEMA_VERSION, is_count, is_number, is_rate
 
-REPORT_SCHEMA_VERSION = 2
-"""The eval report schema the gate reads (`tracer1.evaluation.report.SCHEMA_VERSION`)."""
 # Float noise must not flip a decision sitting exactly on a threshold (0.62 - 0.64 + 0.02).
 _EPS = 1e-9
 
@@ -127,25 +125,8 @@ class Decision:
 # ----------------------------------------------------------------- report reading
 
 
-def _is_number(value: Any) -> bool:
-    # bool is an int subclass; a metric of `True` is a bug upstream, not a 1.0.
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-
-
 def _is_ci(ci: Any) -> bool:
-    return isinstance(ci, list | tuple) and len(ci) == 2 and all(_is_number(v) for v in ci)
-
-
-def _is_rate(value: Any) -> bool:
-    return _is_number(value) and 0 <= value <= 1
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(ci, list | tuple) and len(ci) == 2 and all(is_number(v) for v in ci)
 
 
 # The report rounds every float to 6 digits (`evaluation.report.DIGITS`): a success rate
@@ -161,16 +142,16 @@ def _count_problems(at: str, suite: dict[str, Any]) -> list[str]:
     episodes, per_task, rate = suite.get("episodes"), suite.get("per_task"), suite.get(
         "success_rate")
     problems = []
-    if not _is_count(episodes):
+    if not is_count(episodes):
         problems.append(f"{at}.episodes: expected a count (integer >= 0), got {episodes!r}")
     if not isinstance(per_task, dict) or not all(
-            _is_number(v) and v in (0, 1) for v in per_task.values()):
+            is_number(v) and v in (0, 1) for v in per_task.values()):
         problems.append(f"{at}.per_task: expected an object of task id -> 0|1")
         return problems
-    if _is_count(episodes) and episodes != len(per_task):
+    if is_count(episodes) and episodes != len(per_task):
         problems.append(f"{at}.episodes: {episodes} episodes but {len(per_task)} per-task "
                         "outcomes (expected one outcome per episode)")
-    if not _is_rate(rate):
+    if not is_rate(rate):
         problems.append(f"{at}.success_rate: expected a rate in [0, 1], got {rate!r}")
     else:
         mean = sum(per_task.values()) / len(per_task) if per_task else 0.0
@@ -178,7 +159,7 @@ def _count_problems(at: str, suite: dict[str, Any]) -> list[str]:
             problems.append(f"{at}.success_rate: {rate!r} is not the mean of its "
                             f"{len(per_task)} per-task outcomes ({mean:.6f})")
     ci = suite.get("ci95")
-    if ci is not None and not (_is_ci(ci) and _is_rate(ci[0]) and _is_rate(ci[1])
+    if ci is not None and not (_is_ci(ci) and is_rate(ci[0]) and is_rate(ci[1])
                                and ci[0] <= ci[1]):
         problems.append(f"{at}.ci95: expected [lo, hi] with 0 <= lo <= hi <= 1, got {ci!r}")
     return problems
@@ -193,7 +174,7 @@ def _suite_problems(where: str, suites: Any, metric: str) -> list[str]:
         if not isinstance(suite, dict):
             problems.append(f"{at}: expected an object")
             continue
-        if metric != "success_rate" and not _is_number(suite.get(metric)):
+        if metric != "success_rate" and not is_number(suite.get(metric)):
             problems.append(f"{at}.{metric}: expected a finite number, got {suite.get(metric)!r}")
         problems += _count_problems(at, suite)
     return problems
