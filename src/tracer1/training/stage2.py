@@ -42,6 +42,8 @@ from tracer1.actions import (
     parse_plan,
 )
 from tracer1.config import Params
+from tracer1.feedback import FEEDBACK_FILE
+from tracer1.layout import Layout
 from tracer1.rewards import completion_text, grounded_gui, grounded_tool
 from tracer1.training.curve import LogFn
 
@@ -51,7 +53,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STAGE = "stage2_rft"
-FEEDBACK_FILE = "feedback.jsonl"
 SCORE_CACHE = 65_536  # (state, action) scores kept; a feedback set has a few thousand states
 
 
@@ -307,10 +308,12 @@ def run_stage2(
     *,
     log: LogFn | None = None,
     curve_path: str | os.PathLike | None = None,
+    layout: Layout | None = None,
 ) -> dict[str, Any]:
-    """Stage-2 grounded GRPO of `variant` from its Stage-1 model to `params.stage2_rft.out_dir`.
+    """Stage-2 grounded GRPO of `variant` from its `layout.stage1_model` to its
+    `layout.stage2_model` (`layout` defaults to the working directory's).
 
-    `feedback_dir` defaults to `params.collect_feedback.out_dir` for the variant.
+    `feedback_dir` defaults to the variant's `layout.feedback`.
     """
     from tracer1.policy.model import model_kind, read_meta
     from tracer1.rewards import FormatReward
@@ -318,10 +321,11 @@ def run_stage2(
     from tracer1.training.stage1 import check_model
 
     horizon, history = params.forecast.horizon(variant), params.forecast.history
-    model_in = params.stage1_grpo.out_dir.format(variant=variant)
+    layout = layout or Layout(variant=variant)
+    model_in = str(layout.stage1_model)
     check_model(model_in, horizon=horizon, history=history, read=read_meta)
     if feedback_dir is None:
-        feedback_dir = params.collect_feedback.out_dir.format(variant=variant)
+        feedback_dir = layout.feedback
     vision = model_kind(read_meta(model_in).kind).vision  # a VLM also gets the screenshots
     dataset = feedback_dataset(feedback_dir, horizon=horizon, history=history, images=vision)
     options = {name: dict(cfg.options) for name, cfg in params.build_dataset.suites.items()}
@@ -333,7 +337,7 @@ def run_stage2(
             [reward, FormatReward(horizon=horizon)],
             [1.0, params.stage2_rft.format_weight],
             params.stage2_rft,
-            params.stage2_rft.out_dir.format(variant=variant),
+            layout.stage2_model,
             params.policy,
             stage=STAGE,
             log=log,

@@ -19,9 +19,8 @@ CLASHING = SplitSeeds(SeedRange(9, 10), SeedRange(10, 12), SeedRange(117, 119))
 
 @pytest.mark.parametrize("seeds", [SEEDS, CLASHING])
 def test_the_same_tasks_as_the_built_dataset(tmp_path, seeds):
-    cfg = BuildDatasetConfig(out_dir=str(tmp_path / "traj"), metrics_path=str(tmp_path / "m.json"),
-                             seeds=seeds)
-    build_dataset(cfg)
+    cfg = BuildDatasetConfig(seeds=seeds)
+    build_dataset(cfg, tmp_path / "traj", tmp_path / "m.json")
     splits = read_split_dir(tmp_path / "traj")
     for split, episodes in splits.items():
         chosen = split_tasks(cfg, split)["tooluse"]
