@@ -35,21 +35,18 @@ ENGINES = ("transformers", "vllm")
 
 
 def overrides(work: Path, args: argparse.Namespace, base: Path | None) -> dict:
-    """Params on top of the repository's params.yaml: a tool-use-only dataset in `work`,
-    the base model (or the tiny sizes used to build it) and the step budget."""
+    """Params on top of the repository's params.yaml: a tool-use-only dataset, the base
+    model (or the tiny sizes used to build it) and the step budget. The outputs go to
+    `work`'s layout."""
     sizes = {"policy.hidden_size": args.hidden, "policy.num_layers": args.layers,
              "policy.num_heads": args.heads, "policy.intermediate_size": args.ffn}
     return {
-        "build_dataset.out_dir": str(work / "trajectories"),
-        "build_dataset.metrics_path": str(work / "build_dataset.json"),
-        "build_dataset.suites": {"tooluse": {"families": [], "difficulties": [1, 2, 3]}},
+        "suites": {"tooluse": {"families": [], "difficulties": [1, 2, 3]}},
         "build_dataset.seeds": {"train": {"start": 0, "stop": args.train_seeds},
                                 "val": {"start": 1000, "stop": 1010},
                                 "test": {"start": 2000, "stop": 2010}},
-        "sft.out_dir": str(work / "sft"),
         "sft.max_steps": args.sft_steps,
         "sft.batch_size": args.batch // args.generations,
-        "stage1_grpo.out_dir": str(work / "stage1"),
         "stage1_grpo.max_steps": args.steps,
         "stage1_grpo.batch_size": args.batch,
         "stage1_grpo.num_generations": args.generations,
@@ -60,13 +57,13 @@ def overrides(work: Path, args: argparse.Namespace, base: Path | None) -> dict:
     }
 
 
-def build_base(params, out: Path) -> int:
+def build_base(params, data: Path, out: Path) -> int:
     """Save a random-init Llama of `params.policy`'s sizes + the trained tokenizer at `out`
     as a plain Hugging Face model directory (what `policy.base_model` loads)."""
     from tracer1.policy.model import new_policy
     from tracer1.training.data import window_dataset
 
-    train = window_dataset(params.build_dataset.out_dir, "train",
+    train = window_dataset(data, "train",
                            horizon=params.forecast.horizon(VARIANT),
                            history=params.forecast.history)
     model, tokenizer = new_policy(params.policy, (r["prompt"] + r["completion"] for r in train))
@@ -200,17 +197,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from tracer1.config import _apply_overrides, load_params
     from tracer1.data.build import build_dataset
+    from tracer1.layout import Layout
     from tracer1.training.sft import run_sft
 
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="tracer1-gpu-grpo-") as tmp:
         work = Path(tmp)
+        lay = Layout(work, VARIANT)
         params = load_params(REPO / "params.yaml", overrides(work, args, None))
-        build_dataset(params.build_dataset)
-        parameters = build_base(params, work / "base")
+        build_dataset(params.build_dataset, lay.trajectories, lay.build_record)
+        parameters = build_base(params, lay.trajectories, work / "base")
         chosen = overrides(work, args, work / "base")
         params = load_params(REPO / "params.yaml", chosen)
-        sft = run_sft(params, VARIANT, probe_windows=0)
+        sft = run_sft(params, VARIANT, probe_windows=0, layout=lay)
         raw = yaml.safe_load((REPO / "params.yaml").read_text())
         params_file = work / "params.yaml"
         params_file.write_text(yaml.safe_dump(_apply_overrides(raw, chosen, "bench")))

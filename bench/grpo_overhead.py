@@ -49,6 +49,7 @@ from typing import Any
 
 from bench.results import Row, median, paired_ratio, ratio
 from tracer1.config import Params, load_params
+from tracer1.layout import Layout
 
 ARMS = ("bare", "stage", "stage-no-mlflow")
 DEFAULT_ARMS = ("bare", "stage")
@@ -226,7 +227,7 @@ def run_bare(params: Params, variant: str, model_dir: Path, data_dir: Path, scra
 
 
 def run_stage(params: Params, variant: str, data_dir: Path, steps: int, clock: StepClock,
-              *, mlflow_dir: Path | None = None) -> dict[str, Any]:
+              *, layout: Layout, mlflow_dir: Path | None = None) -> dict[str, Any]:
     """Our Stage-1 code path; with `mlflow_dir`, logging each step into an MLflow run there
     as `tracer1.stages.stage1_grpo` does (params and lineage tags are logged before
     training starts, outside the timed steps)."""
@@ -235,7 +236,8 @@ def run_stage(params: Params, variant: str, data_dir: Path, steps: int, clock: S
     params = dataclasses.replace(
         params, stage1_grpo=dataclasses.replace(params.stage1_grpo, max_steps=steps))
     if mlflow_dir is None:
-        return run_stage1(params, variant, data_dir=data_dir, log=lambda step, _: clock.tick(step))
+        return run_stage1(params, variant, data_dir=data_dir, layout=layout,
+                          log=lambda step, _: clock.tick(step))
 
     from tracer1.tracking import stage_run
 
@@ -251,7 +253,7 @@ def run_stage(params: Params, variant: str, data_dir: Path, steps: int, clock: S
             clock.hook_seconds.append(time.perf_counter() - started)
             clock.tick(step)
 
-        return run_stage1(params, variant, data_dir=data_dir, log=log)
+        return run_stage1(params, variant, data_dir=data_dir, layout=layout, log=log)
 
 
 def mean_completion_length(log_history: list[dict[str, Any]], warmup: int) -> float | None:
@@ -272,14 +274,8 @@ def measure(params: Params, variant: str, *, steps: int, warmup: int, repeats: i
     hf_logging.disable_progress_bar()  # "Loading weights" bars on every model load
     data_dir = workdir / "traj"
     source = write_train_subset(data_dir, episodes)
-    sft_dir = workdir / "models" / "{variant}" / "sft"
-    params = dataclasses.replace(
-        params,
-        sft=dataclasses.replace(params.sft, out_dir=str(sft_dir)),
-        stage1_grpo=dataclasses.replace(params.stage1_grpo,
-                                        out_dir=str(workdir / "models/{variant}/stage1")),
-    )
-    model_dir = Path(str(sft_dir).format(variant=variant))
+    layout = Layout(workdir, variant)
+    model_dir = layout.sft_model
     n_params = make_model_dir(params, variant, data_dir, model_dir)
     total = warmup + steps
     runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
@@ -293,7 +289,8 @@ def measure(params: Params, variant: str, *, steps: int, warmup: int, repeats: i
                     history = out["log_history"]
                 else:
                     mlflow_dir = workdir / "mlflow" if arm == "stage" else None
-                    out = run_stage(params, variant, data_dir, total, clock, mlflow_dir=mlflow_dir)
+                    out = run_stage(params, variant, data_dir, total, clock, layout=layout,
+                                    mlflow_dir=mlflow_dir)
                     history = out["curve"]
             times = clock.step_seconds(warmup)
             runs[arm].append({

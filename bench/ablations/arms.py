@@ -138,9 +138,9 @@ _TOOLUSE_MIX: dict[str, Any] = {
     # test tasks per family, 2 of them long (difficulty 3: 4-6 calls). No browser: a
     # MiniWoB closed loop costs a planner call per page step (book-flight ~19), which does
     # not fit 24 runs into about an hour on 2 cores; the `cpu` budget keeps the GUI pages.
-    "build_dataset.suites.tooluse.families": [],   # every family
-    "build_dataset.suites.tooluse.difficulties": [1, 2, 3],
-    "build_dataset.suites.miniwob": DELETE,
+    "suites.tooluse.families": [],   # every family
+    "suites.tooluse.difficulties": [1, 2, 3],
+    "suites.miniwob": DELETE,
     "build_dataset.seeds.train": {"start": 0, "stop": 100},
     "build_dataset.seeds.val": {"start": 200, "stop": 205},
     "build_dataset.seeds.test": {"start": 230, "stop": 240},
@@ -153,10 +153,10 @@ _TOOLUSE_MIX: dict[str, Any] = {
 _GUI_MIX: dict[str, Any] = {
     # The tool-use mix plus two MiniWoB pages: click-button (1 step) and the long-horizon
     # book-flight (~19 steps), 5 episodes per page and split, all 10 test pages in flight.
-    **{k: v for k, v in _TOOLUSE_MIX.items() if k != "build_dataset.suites.miniwob"},
-    "build_dataset.suites.miniwob.families": ["click-button", "book-flight"],
-    "build_dataset.suites.miniwob.episodes_per_family": 5,
-    "build_dataset.suites.miniwob.options.episodes_in_flight": 10,
+    **{k: v for k, v in _TOOLUSE_MIX.items() if k != "suites.miniwob"},
+    "suites.miniwob.families": ["click-button", "book-flight"],
+    "suites.miniwob.episodes_per_family": 5,
+    "suites.miniwob.options.episodes_in_flight": 10,
 }
 """The `cpu` budget's mix: tool use and GUI pages."""
 
@@ -184,8 +184,8 @@ BUDGETS: dict[str, Budget] = {
             {
                 # tool use only, two families, a 2-layer 32-wide model, a handful of steps:
                 # checks the runner end to end in a few minutes.
-                "build_dataset.suites.miniwob": DELETE,
-                "build_dataset.suites.tooluse": {"families": ["kb_arithmetic", "unit_chain"],
+                "suites.miniwob": DELETE,
+                "suites.tooluse": {"families": ["kb_arithmetic", "unit_chain"],
                                                  "difficulties": [1, 2, 3]},
                 "build_dataset.seeds.train": {"start": 0, "stop": 12},
                 "build_dataset.seeds.val": {"start": 200, "stop": 203},

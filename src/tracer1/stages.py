@@ -5,17 +5,15 @@ these functions, so no stage logic lives in an orchestrator. Each stage opens
 one MLflow run named like the stage (`sft/anticipatory` for a variant), grouped
 under the pipeline's parent run (`tracer1.tracking.stage_run`).
 
-Output paths that are not in the typed config follow one convention, shared
-with `dvc.yaml`: `reports/<stage>/<variant>.json` (the stage's full record),
-`reports/<stage>/<variant>_curve.csv` (per-step training curve) and its figure
-`<variant>_curve.png`.
+Every path comes from `tracer1.layout.Layout`, rooted at the working directory (the
+repo root under `dvc repro`, the scratch project under `tracer1.workspace`).
 
 Beside each full record a stage writes its *summary*: a small flat JSON of the numbers a
-person compares across commits (`reports/<stage>/<variant>_metrics.json`,
-`reports/build_dataset_metrics.json`, `reports/<dir>/metrics.json`). Those are the
-files `dvc.yaml` declares as metrics, kept in git (`cache: false`, not ignored) so
-`dvc metrics diff` and `dvc exp show` compare them across commits and experiments; the
-full records are DVC-cached outputs (strings, per-family tables: too wide for a table).
+person compares across commits (`Layout.summary`, or `metrics.json` in a stage's own
+folder). Those are the files `dvc.yaml` declares as metrics, kept in git (`cache: false`,
+not ignored) so `dvc metrics diff` and `dvc exp show` compare them across commits and
+experiments; the full records are DVC-cached outputs (strings, per-family tables: too
+wide for a table).
 """
 
 from __future__ import annotations
@@ -27,33 +25,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tracer1.config import CANDIDATE_POLICIES, Params
+from tracer1.config import CANDIDATE_POLICIES, DEFAULT_PARAMS, Params
+from tracer1.layout import DIR_SUMMARY, Layout, summary_path
 
-REPORTS = Path("reports")
 TRAJECTORIES = "trajectories"  # the MLflow dataset name of the expert trajectories
-
-
-def metrics_path(stage: str, variant: str) -> Path:
-    return REPORTS / stage / f"{variant}.json"
-
-
-def curve_path(stage: str, variant: str) -> Path:
-    return REPORTS / stage / f"{variant}_curve.csv"
-
-
-def curve_plot_path(stage: str, variant: str) -> Path:
-    """The training curve as a PNG: what `dvc plots` shows (an image needs no JavaScript)."""
-    return REPORTS / stage / f"{variant}_curve.png"
-
-
-def summary_path(full: str | Path) -> Path:
-    """The summary metrics file beside a stage's full record: ``x.json`` → ``x_metrics.json``."""
-    full = Path(full)
-    return full.with_name(f"{full.stem}_metrics.json")
-
-
-DIR_SUMMARY = "metrics.json"
-"""The summary's name in a stage's own folder (reports/validation, eval, promote)."""
 
 SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
     "build_dataset": ("expert_success_rate", "splits.train.episodes", "splits.val.episodes",
@@ -91,10 +66,24 @@ def write_summary(path: str | Path, numbers: dict[str, Any]) -> None:
     write_json(path, {k: v for k, v in flat.items() if math.isfinite(v)})
 
 
-def model_dir(params: Params, stage: str, variant: str) -> Path:
-    """Where `stage` ("sft", "stage1_grpo", "stage2_rft") writes the `variant` planner."""
-    section = getattr(params, stage)
-    return Path(section.out_dir.format(variant=variant))
+def load_params(path: str | Path = DEFAULT_PARAMS,
+                overrides: dict[str, Any] | None = None) -> Params:
+    """params.yaml as the stages run it: `tracer1.config.load_params` (keys, types and the
+    checks across sections) plus the checks of the packages that read a section: the
+    policy's kind and base model (`policy.source.check_policy`), the importers' formats
+    and options (`data.importers.check_imports`). A `ConfigError` names the file and key."""
+    from tracer1 import config
+    from tracer1.policy.source import check_policy
+
+    params = config.load_params(path, overrides)
+    source = str(path) + (f" (with overrides {', '.join(sorted(overrides))})"
+                          if overrides else "")
+    check_policy(params.policy, source)
+    if params.build_dataset.imports:
+        from tracer1.data.importers import check_imports  # loads the formats
+
+        check_imports(params.build_dataset.imports, source)
+    return params
 
 
 def _flat_numbers(metrics: dict[str, Any]) -> dict[str, float]:
@@ -114,10 +103,11 @@ def _run(params: Params, params_path: str, stage: str, section: Any, variant: st
     return stage_run(stage, section, variant=variant, cfg=params.tracking, params_path=params_path)
 
 
-def _log_trajectories(run: Any, params: Params) -> None:
+def _log_trajectories(run: Any) -> None:
     from tracer1 import lineage
 
-    run.log_dataset(params.build_dataset.out_dir, TRAJECTORIES, lineage.dvc_out_hash())
+    data = Layout().trajectories
+    run.log_dataset(str(data), TRAJECTORIES, lineage.dvc_out_hash(out_path=str(data)))
 
 
 # ----------------------------------------------------------------------------- data
@@ -131,33 +121,32 @@ def build_dataset(params: Params, params_path: str, *, progress: bool = False,
     from tracer1 import lineage
     from tracer1.data.build import build_dataset as build
 
+    lay = Layout()
     with _run(params, params_path, "build_dataset", params.build_dataset) as run:
         if dvc_rev:
-            metrics = _fetch_dataset(params, dvc_repo or ".", dvc_rev)
+            metrics = _fetch_dataset(lay, dvc_repo or ".", dvc_rev)
         else:
-            metrics = build(params.build_dataset, progress=progress,
-                            limits=params.validate_dataset)
-        run.set_tags(lineage.data_tags(params.build_dataset.metrics_path))
-        write_summary(summary_path(params.build_dataset.metrics_path),
-                      summary("build_dataset", metrics))
+            metrics = build(params.build_dataset, lay.trajectories, lay.build_record,
+                            progress=progress, limits=params.validate_dataset)
+        run.set_tags(lineage.data_tags(lay.build_record))
+        write_summary(summary_path(lay.build_record), summary("build_dataset", metrics))
         run.log_metrics(_flat_numbers(metrics))
-        run.log_artifact(params.build_dataset.metrics_path)
+        run.log_artifact(lay.build_record)
     return metrics
 
 
-def _fetch_dataset(params: Params, repo: str, rev: str) -> dict[str, Any]:
+def _fetch_dataset(lay: Layout, repo: str, rev: str) -> dict[str, Any]:
     from tracer1.data.fetch import fetch_trajectories
     from tracer1.io import write_json
     from tracer1.lineage import tree_digest
 
-    cfg = params.build_dataset
-    fetched = fetch_trajectories(repo, rev, cfg.out_dir)
+    fetched = fetch_trajectories(repo, rev, lay.trajectories)
     episodes = {p.stem: sum(1 for line in p.open(encoding="utf-8") if line.strip())
-                for p in sorted(Path(cfg.out_dir).glob("*.jsonl"))}
+                for p in sorted(lay.trajectories.glob("*.jsonl"))}
     metrics = {"source": "dvc", "dvc_repo": repo, "dvc_rev": rev,
-               "data_md5": fetched.data_md5, "data_sha256": tree_digest(cfg.out_dir),
+               "data_md5": fetched.data_md5, "data_sha256": tree_digest(lay.trajectories),
                "splits": {k: {"episodes": n} for k, n in episodes.items()}}
-    write_json(cfg.metrics_path, metrics)
+    write_json(lay.build_record, metrics)
     return metrics
 
 
@@ -169,18 +158,22 @@ def validation_summary(report: Any) -> dict[str, Any]:
 def validate_dataset(
     params: Params, params_path: str, *, input_dir: str | None = None, out_dir: str | None = None
 ) -> Any:
+    """Validate `input_dir` (default: the trajectories) into `out_dir` (default: the
+    validation folder of the layout)."""
     from tracer1.data.validation import validate_dataset as validate
 
-    overrides = {k: v for k, v in (("input_dir", input_dir), ("out_dir", out_dir)) if v}
-    cfg = dataclasses.replace(params.validate_dataset, **overrides)
+    lay = Layout()
+    source = Path(input_dir) if input_dir else lay.trajectories
+    out = Path(out_dir) if out_dir else lay.validation
+    cfg = params.validate_dataset
     with _run(params, params_path, "validate_dataset", cfg) as run:
-        report = validate(cfg)
-        write_summary(Path(cfg.out_dir) / DIR_SUMMARY, validation_summary(report))
+        report = validate(cfg, source, out)
+        write_summary(out / DIR_SUMMARY, validation_summary(report))
         run.log_metrics({"success": float(report.success)})
         for path in report.paths.values():
             if path and Path(path).is_file():
                 run.log_artifact(path)
-        docs = Path(cfg.out_dir) / "docs"
+        docs = out / "docs"
         if docs.is_dir():
             run.log_artifacts(docs, "data_docs")
     return report
@@ -190,20 +183,21 @@ def validate_dataset(
 
 
 def prepare_base(params: Params, params_path: str) -> dict[str, Any]:
-    """Convert `policy.base_model` once into `prepare_base.out_dir` (GGUF de-quantised, a hub
+    """Convert `policy.base_model` once into `Layout.base` (GGUF de-quantised, a hub
     or local model saved there); `source.json` alone for the tiny model. Returns the
     `source.json` record; the source and its sha256 become tags of the run."""
     from tracer1 import lineage
+    from tracer1.policy.source import SOURCE_FILE
     from tracer1.policy.source import prepare_base as prepare
 
     cfg = params.prepare_base
     with _run(params, params_path, "prepare_base", cfg) as run:
         run.log_params({"base_model": params.policy.base_model, "kind": params.policy.kind})
-        record = prepare(params.policy, cfg.out_dir)
+        record = prepare(params.policy, Layout().base)
         run.set_tags(lineage.source_tags(record))
         if record.get("parameters"):
             run.log_metrics({"parameters": float(record["parameters"])})
-        run.log_artifact(Path(cfg.out_dir) / "source.json")
+        run.log_artifact(Layout().base / SOURCE_FILE)
     return record
 
 
@@ -211,7 +205,7 @@ CURVE_COLUMN = {"sft": "loss", "stage1_grpo": "reward", "stage2_rft": "reward"}
 """The curve column a training stage's figure draws (and `dvc.yaml` names)."""
 
 
-def _write_stage_outputs(stage: str, variant: str, metrics: dict[str, Any]) -> None:
+def _write_stage_outputs(stage: str, lay: Layout, metrics: dict[str, Any]) -> None:
     from tracer1 import distributed
     from tracer1.evaluation.plots import plot_curves
     from tracer1.io import write_json
@@ -220,14 +214,14 @@ def _write_stage_outputs(stage: str, variant: str, metrics: dict[str, Any]) -> N
     rows = metrics.pop("curve", None) or []
     if not distributed.is_main():  # rank 0 writes a distributed stage's reports
         return
-    write_curve(curve_path(stage, variant), rows)
+    write_curve(lay.curve(stage), rows)
     column = CURVE_COLUMN[stage]
     points = [(int(r["step"]), float(r[column])) for r in rows
               if r.get(column) is not None and r.get("step") is not None]
-    plot_curves({f"{stage}/{variant} {column}": points}, curve_plot_path(stage, variant),
+    plot_curves({f"{stage}/{lay.variant} {column}": points}, lay.curve_plot(stage),
                 ylabel=column, title=f"{stage} {column}")
-    write_json(metrics_path(stage, variant), metrics)
-    write_summary(summary_path(metrics_path(stage, variant)), summary(stage, metrics))
+    write_json(lay.record(stage), metrics)
+    write_summary(lay.summary(stage), summary(stage, metrics))
 
 
 def sft(params: Params, params_path: str, variant: str) -> dict[str, Any]:
@@ -236,14 +230,15 @@ def sft(params: Params, params_path: str, variant: str) -> dict[str, Any]:
 
     # The base loads from prepare_base's directory, never from the source itself; the model
     # dir's tracer1.json then names that directory (models/base).
-    policy = prepared_policy(params.policy, params.prepare_base.out_dir)
+    lay = Layout(variant=variant)
+    policy = prepared_policy(params.policy, lay.base)
     with _run(params, params_path, "sft", params.sft, variant) as run:
         run.log_params({"policy": dataclasses.asdict(params.policy),
                         "horizon": params.forecast.horizon(variant)})
-        _log_trajectories(run, params)
+        _log_trajectories(run)
         metrics = run_sft(dataclasses.replace(params, policy=policy), variant,
-                          log=run.step_logger())
-        _write_stage_outputs("sft", variant, metrics)
+                          log=run.step_logger(), layout=lay)
+        _write_stage_outputs("sft", lay, metrics)
         run.log_metrics(_flat_numbers(metrics))
     return metrics
 
@@ -253,9 +248,10 @@ def stage1_grpo(params: Params, params_path: str, variant: str) -> dict[str, Any
 
     with _run(params, params_path, "stage1_grpo", params.stage1_grpo, variant) as run:
         run.log_params({"horizon": params.forecast.horizon(variant)})
-        _log_trajectories(run, params)
-        metrics = run_stage1(params, variant, log=run.step_logger())
-        _write_stage_outputs("stage1_grpo", variant, metrics)
+        _log_trajectories(run)
+        lay = Layout(variant=variant)
+        metrics = run_stage1(params, variant, log=run.step_logger(), layout=lay)
+        _write_stage_outputs("stage1_grpo", lay, metrics)
         run.log_metrics(_flat_numbers(metrics))
     return metrics
 
@@ -263,9 +259,9 @@ def stage1_grpo(params: Params, params_path: str, variant: str) -> dict[str, Any
 @contextlib.contextmanager
 def _suites(params: Params) -> Iterator[dict[str, Any]]:
     """The configured suites for one stage; closed (browsers and all) when it ends."""
-    from tracer1.envs.base import close_suite
+    from tracer1.envs.base import close_suite, make_suites
 
-    suites = params.build_dataset.make_suites()
+    suites = make_suites(params.suites)
     try:
         yield suites
     finally:
@@ -278,16 +274,15 @@ def collect_feedback(params: Params, params_path: str, variant: str) -> dict[str
     from tracer1.feedback import collect_feedback as collect
     from tracer1.policy import load_agent
 
-    cfg = params.collect_feedback
-    out_dir = cfg.out_dir.format(variant=variant)
-    metrics_file = cfg.metrics_path.format(variant=variant)
+    cfg, lay = params.collect_feedback, Layout(variant=variant)
+    metrics_file = lay.feedback_record
     with _run(params, params_path, "collect_feedback", cfg, variant) as run:
         # Only the first action of each forecast executes: decode no further (`first_action`).
-        planner = load_agent(model_dir(params, "stage1_grpo", variant), first_action=True)
+        planner = load_agent(lay.stage1_model, first_action=True)
         with _suites(params) as suites:
             tasks = split_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family, suites)
-            metrics = collect(planner, tasks, cfg, out_dir, metrics_file, suites=suites)
-        write_summary(summary_path(metrics_file), summary("collect_feedback", metrics))
+            metrics = collect(planner, tasks, cfg, lay.feedback, metrics_file, suites=suites)
+        write_summary(lay.summary("collect_feedback"), summary("collect_feedback", metrics))
         run.log_metrics(_flat_numbers(metrics))
         run.log_artifact(metrics_file)
     return metrics
@@ -296,12 +291,12 @@ def collect_feedback(params: Params, params_path: str, variant: str) -> dict[str
 def stage2_rft(params: Params, params_path: str, variant: str) -> dict[str, Any]:
     from tracer1.training.stage2 import run_stage2
 
-    feedback_dir = params.collect_feedback.out_dir.format(variant=variant)
+    lay = Layout(variant=variant)
     with _run(params, params_path, "stage2_rft", params.stage2_rft, variant) as run:
         run.log_params({"horizon": params.forecast.horizon(variant)})
-        run.log_dataset(feedback_dir, "feedback", None)
-        metrics = run_stage2(params, variant, feedback_dir, log=run.step_logger())
-        _write_stage_outputs("stage2_rft", variant, metrics)
+        run.log_dataset(str(lay.feedback), "feedback", None)
+        metrics = run_stage2(params, variant, lay.feedback, log=run.step_logger(), layout=lay)
+        _write_stage_outputs("stage2_rft", lay, metrics)
         run.log_metrics(_flat_numbers(metrics))
     return metrics
 
@@ -312,9 +307,10 @@ def stage2_rft(params: Params, params_path: str, variant: str) -> dict[str, Any]
 def _curves(params: Params) -> dict[str, list[tuple[int, float]]]:
     """The candidate's training curves (SFT loss, GRPO rewards) for the report's plot."""
     variant = params.forecast.candidate
+    lay = Layout(variant=variant)
     curves: dict[str, list[tuple[int, float]]] = {}
     for stage, column in (("sft", "loss"), ("stage1_grpo", "reward"), ("stage2_rft", "reward")):
-        path = curve_path(stage, variant)
+        path = lay.curve(stage)
         if not path.is_file():
             continue
         with path.open(encoding="utf-8") as fh:
@@ -339,8 +335,9 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
 
     cfg, fc = params.evaluate, params.forecast
     cand, base = fc.candidate, fc.baseline
+    lay = Layout(variant=cand)
     # A VLM reads the recorded screenshots of the offline steps from the trajectories.
-    shots = params.build_dataset.out_dir
+    shots = lay.trajectories
     planners: dict[str, Any] = {}
     notes: list[str] = []  # policies asked for but not scored, and why (the report's notes)
     for name in cfg.policies:
@@ -351,13 +348,13 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
             else:
                 planners[name] = agent
             continue
-        planners[name] = load_agent(model_dir(params, CANDIDATE_POLICIES[name], cand),
+        planners[name] = load_agent(lay.model(CANDIDATE_POLICIES[name]),
                                     screenshot_root=shots, first_action=True)
     # A baseline that is the candidate itself (one-variant runs, e.g. the ablations) is
     # the same model: scored once, under the candidate's name.
     baseline = "stage2" if base == cand else "reactive"
     if baseline == "reactive":
-        planners["reactive"] = load_agent(model_dir(params, "stage2_rft", base),
+        planners["reactive"] = load_agent(lay.of(base).stage2_model,
                                           screenshot_root=shots, first_action=True)
     with _run(params, params_path, "evaluate", cfg) as run:
         roles: dict[str, str | None] = {
@@ -368,19 +365,18 @@ def evaluate(params: Params, params_path: str) -> dict[str, Any]:
             planners["champion"] = mlflow_registry.load_champion(params.promote.model_name)
             roles.update(champion="champion", champion_version=champion)
         with _suites(params) as suites:
-            tasks = split_file_tasks(params.build_dataset, cfg.split, cfg.episodes_per_family,
-                                     suites)
+            tasks = split_file_tasks(params.build_dataset, cfg.split, lay.split_file(cfg.split),
+                                     cfg.episodes_per_family, suites)
             # Offline step metrics on the expert trajectories of the very tasks run closed-loop.
             chosen = {task.task_id for suite_tasks in tasks.values() for task in suite_tasks}
-            split_file = Path(params.build_dataset.out_dir) / f"{cfg.split}.jsonl"
-            episodes = read_episodes(split_file)
+            episodes = read_episodes(lay.split_file(cfg.split))
             heldout = group_by_suite(episodes, chosen, cfg.offline_per_family)
             # Imported suites: no environment to run; scored offline on their recorded split.
             imported = offline_episodes(params.build_dataset, episodes,
                                         cfg.offline_episodes_per_family)
             report = evaluate_planners(planners, tasks, heldout, cfg, roles=roles, suites=suites,
                                        offline_only=imported, notes=notes)
-        paths = write_report(report, cfg.out_dir, curves=_curves(params))
+        paths = write_report(report, lay.eval_dir, curves=_curves(params))
         run.log_parent(_headline(report))
         for name, policy in report["policies"].items():
             for suite, section in policy["suites"].items():
@@ -415,7 +411,7 @@ def gate(params: Params, params_path: str) -> Any:
     from tracer1.registry.stage import gate_decision, read_report
 
     cfg = params.promote
-    report = read_report(Path(params.evaluate.out_dir) / "report.json")
+    report = read_report(Layout().eval_report)
     with _run(params, params_path, "gate", cfg) as run:
         decision = gate_decision(report, cfg)
         run.set_tags({"tracer1.decision": decision.decision})
@@ -445,15 +441,16 @@ def promote(params: Params, params_path: str) -> Any:
     """The gate, then the registry; the decision (1: promoted) is its summary metric."""
     from tracer1.registry.stage import promote_stage
 
+    lay = Layout(variant=params.forecast.candidate)
     outcome = promote_stage(
         params.promote,
         params.tracking,
-        report_path=Path(params.evaluate.out_dir) / "report.json",
-        model_dir=model_dir(params, "stage2_rft", params.forecast.candidate),
+        report_path=lay.eval_report,
+        model_dir=lay.stage2_model,
+        decision_path=lay.decision,
         params_path=params_path,
-        data_metrics_path=params.build_dataset.metrics_path,
+        data_metrics_path=lay.build_record,
         model_params=training_params(params, params.forecast.candidate),
     )
-    write_summary(Path(params.promote.decision_path).parent / DIR_SUMMARY,
-                  promote_summary(outcome))
+    write_summary(lay.decision.parent / DIR_SUMMARY, promote_summary(outcome))
     return outcome

@@ -1,9 +1,9 @@
 """Run one stage where an orchestrator hands over inputs and outputs as separate paths.
 
 A Kubeflow component gets each input artifact and each output artifact as its own local
-path; the stages read and write the project layout (`data/trajectories`,
+path; the stages read and write the project layout (`tracer1.layout`: `data/trajectories`,
 `models/<variant>/sft`, `reports/eval`, …). `run_stage` bridges the two: it lays the
-inputs out in a scratch project at the paths the params file names, runs the very stage
+inputs out in a scratch project at the layout's paths, runs the very stage
 function the CLI and `dvc.yaml` run, and moves the stage's outputs to the artifact paths.
 `STAGE_IO` is the one table of what each stage reads and writes; the Kubeflow components
 and their tests are written against it. Nothing here imports kfp.
@@ -32,47 +32,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracer1.config import Params, load_params
+from tracer1.config import Params
 from tracer1.evaluation.report import MARKDOWN_FILE
+from tracer1.layout import Layout
+from tracer1.stages import load_params
 
-PathFn = Callable[[Params, str | None], Path]
-PageFn = Callable[[Params, str | None], str]
+PathFn = Callable[[Params, Layout], Path]
+PageFn = Callable[[Params, Layout], str]
 CHECKPOINT_ROOT_ENV = "TRACER1_CHECKPOINT_ROOT"
 
 
-def _candidate(stage: str) -> PathFn:
-    return lambda p, v: _model(p, stage, p.forecast.candidate)
+def _model(stage: str) -> PathFn:
+    """The model `stage` writes for the layout's variant (the candidate's for a stage that
+    runs once)."""
+    return lambda p, lay: lay.model(stage)
 
 
-def _model(params: Params, stage: str, variant: str) -> Path:
-    from tracer1.stages import model_dir
-
-    return model_dir(params, stage, variant)
+def _record(stage: str) -> PathFn:
+    return lambda p, lay: lay.record(stage)
 
 
-def _metrics(stage: str) -> PathFn:
-    def where(params: Params, variant: str | None) -> Path:
-        from tracer1.stages import metrics_path
-
-        return metrics_path(stage, variant)
-
-    return where
+def TRAJECTORIES(params: Params, lay: Layout) -> Path:  # noqa: N802 - a table entry
+    return lay.trajectories
 
 
-def _trajectories(params: Params, variant: str | None) -> Path:
-    return Path(params.build_dataset.out_dir)
-
-
-TRAJECTORIES: PathFn = _trajectories
-
-
-def _base(params: Params, variant: str | None) -> Path:
-    return Path(params.prepare_base.out_dir)
-
-
-BASE: PathFn = _base
-"""`prepare_base`'s directory: every stage that loads a planner reads it (a LoRA model dir
-names it as its base)."""
+def BASE(params: Params, lay: Layout) -> Path:  # noqa: N802 - a table entry
+    """`prepare_base`'s directory: every stage that loads a planner reads it (a LoRA model
+    dir names it as its base)."""
+    return lay.base
 
 
 RUN_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -84,20 +71,18 @@ RUN_PARAMETERS: dict[str, tuple[str, ...]] = {
 of the splits, so runs with different seeds are scored on the same held-out tasks."""
 
 
-def _validation_page(params: Params, variant: str | None) -> str:
+def _validation_page(params: Params, lay: Layout) -> str:
     import json
 
-    from tracer1.data.validation.stage import RESULT_FILE
     from tracer1.html_page import validation_page
 
-    result = Path(params.validate_dataset.out_dir) / RESULT_FILE
-    return validation_page(json.loads(result.read_text(encoding="utf-8")))
+    return validation_page(json.loads(lay.validation_result.read_text(encoding="utf-8")))
 
 
-def _eval_page(params: Params, variant: str | None) -> str:
+def _eval_page(params: Params, lay: Layout) -> str:
     from tracer1.html_page import eval_page
 
-    return eval_page(params.evaluate.out_dir)
+    return eval_page(lay.eval_dir)
 
 
 class StageFailed(RuntimeError):
@@ -122,44 +107,39 @@ class StageIO:
 
 STAGE_IO: dict[str, StageIO] = {
     "build_dataset": StageIO(
-        {}, {"trajectories": TRAJECTORIES,
-             "metrics": lambda p, v: Path(p.build_dataset.metrics_path)}, False),
+        {}, {"trajectories": TRAJECTORIES, "metrics": lambda p, lay: lay.build_record}, False),
     "validate_dataset": StageIO(
-        {"trajectories": lambda p, v: Path(p.validate_dataset.input_dir)},
-        {"data_docs": lambda p, v: Path(p.validate_dataset.out_dir)}, False,
+        {"trajectories": TRAJECTORIES}, {"data_docs": lambda p, lay: lay.validation}, False,
         {"report": _validation_page}),
     "prepare_base": StageIO({}, {"base": BASE}, False),
     "sft": StageIO(
         {"trajectories": TRAJECTORIES, "base": BASE},
-        {"model": lambda p, v: _model(p, "sft", v), "metrics": _metrics("sft")}, True),
+        {"model": _model("sft"), "metrics": _record("sft")}, True),
     "stage1_grpo": StageIO(
-        {"trajectories": TRAJECTORIES, "base": BASE,
-         "model": lambda p, v: _model(p, "sft", v)},
-        {"model": lambda p, v: _model(p, "stage1_grpo", v),
-         "metrics": _metrics("stage1_grpo")}, True),
+        {"trajectories": TRAJECTORIES, "base": BASE, "model": _model("sft")},
+        {"model": _model("stage1_grpo"), "metrics": _record("stage1_grpo")}, True),
     "collect_feedback": StageIO(
-        {"model": lambda p, v: _model(p, "stage1_grpo", v), "base": BASE},
-        {"feedback": lambda p, v: Path(p.collect_feedback.out_dir.format(variant=v)),
-         "metrics": lambda p, v: Path(p.collect_feedback.metrics_path.format(variant=v))},
+        {"model": _model("stage1_grpo"), "base": BASE},
+        {"feedback": lambda p, lay: lay.feedback, "metrics": lambda p, lay: lay.feedback_record},
         True),
     "stage2_rft": StageIO(
-        {"model": lambda p, v: _model(p, "stage1_grpo", v), "base": BASE,
-         "feedback": lambda p, v: Path(p.collect_feedback.out_dir.format(variant=v))},
-        {"model": lambda p, v: _model(p, "stage2_rft", v), "metrics": _metrics("stage2_rft")},
-        True),
+        {"model": _model("stage1_grpo"), "base": BASE, "feedback": lambda p, lay: lay.feedback},
+        {"model": _model("stage2_rft"), "metrics": _record("stage2_rft")}, True),
     "evaluate": StageIO(
-        {"trajectories": TRAJECTORIES, "base": BASE, "sft": _candidate("sft"),
-         "stage1": _candidate("stage1_grpo"), "stage2": _candidate("stage2_rft"),
-         "reactive": lambda p, v: _model(p, "stage2_rft", p.forecast.baseline)},
-        {"report": lambda p, v: Path(p.evaluate.out_dir),
-         "summary": lambda p, v: Path(p.evaluate.out_dir) / MARKDOWN_FILE}, False,
+        {"trajectories": TRAJECTORIES, "base": BASE, "sft": _model("sft"),
+         "stage1": _model("stage1_grpo"), "stage2": _model("stage2_rft"),
+         "reactive": lambda p, lay: lay.of(p.forecast.baseline).stage2_model},
+        {"report": lambda p, lay: lay.eval_dir,
+         "summary": lambda p, lay: lay.eval_dir / MARKDOWN_FILE}, False,
         {"page": _eval_page}),
-    "gate": StageIO({"report": lambda p, v: Path(p.evaluate.out_dir)}, {}, False),
+    "gate": StageIO({"report": lambda p, lay: lay.eval_dir}, {}, False),
     "promote": StageIO(
-        {"report": lambda p, v: Path(p.evaluate.out_dir), "model": _candidate("stage2_rft"),
-         "base": BASE, "data_metrics": lambda p, v: Path(p.build_dataset.metrics_path)},
-        {"decision": lambda p, v: Path(p.promote.decision_path)}, False),
+        {"report": lambda p, lay: lay.eval_dir, "model": _model("stage2_rft"),
+         "base": BASE, "data_metrics": lambda p, lay: lay.build_record},
+        {"decision": lambda p, lay: lay.decision}, False),
 }
+"""The paths are those of the scratch project's `Layout`: for the stage's variant, or the
+candidate's for a stage that runs once (`evaluate` reads the reactive baseline's too)."""
 
 
 def run_stage(
@@ -196,6 +176,8 @@ def run_stage(
     params = load_params(params_file, _overrides(run_parameters or {}))
     if io.per_variant:
         params.forecast.horizon(variant)  # an unknown variant fails here, with the known ones
+    # Relative to the scratch project, the working directory while the stage runs.
+    lay = Layout(variant=variant if io.per_variant else params.forecast.candidate)
     uri = tracking.resolve_tracking_uri(params.tracking)
     env = {"MLFLOW_TRACKING_URI": uri}
     pipeline_id = pipeline_id or os.environ.get(tracking.PIPELINE_ID_ENV, "").strip()
@@ -206,7 +188,7 @@ def run_stage(
             _cwd(scratch):
         if fills:
             for name, where in io.inputs.items():
-                _fetch(inputs[name], Path(where(params, variant)))
+                _fetch(inputs[name], where(params, lay))
         distributed.barrier()
         fn = getattr(stages, stage)
         args = (params, str(params_file), variant) if io.per_variant else (params,
@@ -216,11 +198,11 @@ def run_stage(
             raise StageFailed(f"{stage} failed: {getattr(result, 'error', None) or result}")
         if distributed.is_main():  # rank 0 wrote the outputs; it alone hands them over
             for name, where in io.outputs.items():
-                _store(Path(where(params, variant)), outputs[name])
+                _store(where(params, lay), outputs[name])
             for name, render in io.pages.items():
                 dest = Path(outputs[name])
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_text(render(params, variant), encoding="utf-8")
+                dest.write_text(render(params, lay), encoding="utf-8")
         distributed.barrier()
     return result
 

@@ -11,18 +11,21 @@ pytestmark = pytest.mark.integration
 
 def small_cfg(tmp_path, name="a"):
     return BuildDatasetConfig(
-        out_dir=str(tmp_path / name / "trajectories"),
-        metrics_path=str(tmp_path / name / "metrics.json"),
         suites={"tooluse": SuiteConfig()},
         seeds=SplitSeeds(SeedRange(0, 5), SeedRange(5, 7), SeedRange(7, 9)),
     )
 
 
+def outputs(tmp_path, name="a"):
+    """Where a test build writes: (trajectories, metrics file)."""
+    return tmp_path / name / "trajectories", tmp_path / name / "metrics.json"
+
+
 def test_deterministic_and_split_by_seed(tmp_path):
     a = small_cfg(tmp_path, "a")
     b = small_cfg(tmp_path, "b")
-    metrics = build_dataset(a)
-    build_dataset(b)
+    metrics = build_dataset(a, *outputs(tmp_path, "a"))
+    build_dataset(b, *outputs(tmp_path, "b"))
     for split in ("train", "val", "test"):
         fa = tmp_path / "a" / "trajectories" / f"{split}.jsonl"
         fb = tmp_path / "b" / "trajectories" / f"{split}.jsonl"
@@ -41,7 +44,7 @@ def test_unknown_family_is_a_clear_error(tmp_path):
         small_cfg(tmp_path), suites={"tooluse": SuiteConfig(families=("nope",))}
     )
     with pytest.raises(ValueError, match="unknown"):
-        build_dataset(cfg)
+        build_dataset(cfg, *outputs(tmp_path))
     assert not (tmp_path / "a" / "trajectories").exists()
 
 
@@ -60,7 +63,8 @@ def test_a_browser_build_is_bit_reproducible(tmp_path):
 
     built = []
     for name in ("a", "b"):
-        assert build_dataset(cfg(name))["expert_success_rate"] == 1.0  # settling breaks nothing
+        metrics = build_dataset(cfg(name), *outputs(tmp_path, name))
+        assert metrics["expert_success_rate"] == 1.0  # settling breaks nothing
         root = tmp_path / name / "trajectories"
         built.append({p.relative_to(root): p.read_bytes()
                       for p in sorted(root.rglob("*")) if p.is_file()})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -31,8 +30,6 @@ SPLITS = ("train", "val", "test")
 
 def mixed_cfg(tmp_path, **imports: ImportSourceConfig) -> BuildDatasetConfig:
     return BuildDatasetConfig(
-        out_dir=str(tmp_path / "trajectories"),
-        metrics_path=str(tmp_path / "build.json"),
         suites={"tooluse": SuiteConfig(episodes_per_family=2)},
         seeds=SplitSeeds(SeedRange(0, 3), SeedRange(3, 5), SeedRange(5, 7)),
         imports=imports or {
@@ -43,23 +40,27 @@ def mixed_cfg(tmp_path, **imports: ImportSourceConfig) -> BuildDatasetConfig:
     )
 
 
+def build(cfg: BuildDatasetConfig, tmp_path) -> dict:
+    """`build_dataset` into `tmp_path`: trajectories/ and build.json."""
+    return build_dataset(cfg, str(tmp_path / "trajectories"), str(tmp_path / "build.json"))
+
+
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mixed")
     cfg = mixed_cfg(tmp)
-    return cfg, build_dataset(cfg), tmp
+    return cfg, build(cfg, tmp), tmp
 
 
 def test_a_mixed_build_passes_the_real_validation(mixed):
     cfg, _, tmp = mixed
-    report = validate_dataset(ValidateDatasetConfig(input_dir=cfg.out_dir,
-                                                    out_dir=str(tmp / "validation")))
+    report = validate_dataset(ValidateDatasetConfig(), tmp / "trajectories", tmp / "validation")
     assert report.success, format_summary(report)
 
 
 def test_every_split_holds_suite_and_imported_episodes_and_their_files(mixed):
-    cfg, metrics, _ = mixed
-    out = Path(cfg.out_dir)
+    _, metrics, tmp = mixed
+    out = tmp / "trajectories"
     for split in SPLITS:
         suites = {e.suite for e in read_episodes(out / f"{split}.jsonl")}
         assert suites == {"tooluse", "gui_odyssey", "gaia"}, (split, suites)
@@ -72,17 +73,18 @@ def test_every_split_holds_suite_and_imported_episodes_and_their_files(mixed):
 
 
 def test_metrics_report_each_import_under_its_name(mixed):
-    cfg, metrics, _ = mixed
+    _, metrics, tmp = mixed
     assert set(metrics["imports"]) == {"odyssey", "gaia"}
     gaia = metrics["imports"]["gaia"]
-    assert (gaia["format"], gaia["skipped"], gaia["out_dir"]) == ("gaia", 0, cfg.out_dir)
+    assert (gaia["format"], gaia["skipped"], gaia["out_dir"]) == (
+        "gaia", 0, str(tmp / "trajectories"))
     # The withheld-answer test question stays in test (meta.scored false), never in train.
     assert gaia["kept"] == {"train": 1, "val": 1, "test": 2}
-    on_disk = json.loads((Path(cfg.metrics_path)).read_text())
+    on_disk = json.loads((tmp / "build.json").read_text())
     assert on_disk["imports"] == metrics["imports"]
     # Split sizes count everything written; expert success only the experts' episodes.
     assert metrics["splits"]["test"]["episodes"] == 1 + 2 + len(
-        [e for e in read_episodes(Path(cfg.out_dir) / "test.jsonl") if e.suite == "tooluse"])
+        [e for e in read_episodes(tmp / "trajectories" / "test.jsonl") if e.suite == "tooluse"])
     assert all(name.startswith("tooluse/") for name in metrics["families"])
 
 
@@ -90,7 +92,7 @@ def test_weight_and_cap_subsample_an_import(tmp_path):
     cfg = mixed_cfg(tmp_path, gta=ImportSourceConfig(
         format="gta", path=str(FIXTURES / "gta"), use_dataset_split=False,
         fractions={"train": 1.0}, max_episodes=2))
-    gta = build_dataset(dataclasses.replace(cfg, suites={}))["imports"]["gta"]
+    gta = build(dataclasses.replace(cfg, suites={}), tmp_path)["imports"]["gta"]
     assert gta["episodes"]["train"] == 3 and gta["kept"]["train"] == 2
     assert gta["dropped_by_subsample"] == {"weight": 0, "max_episodes": 1}
     kept = {e.episode_id for e in read_episodes(tmp_path / "trajectories" / "train.jsonl")}
@@ -110,14 +112,14 @@ def test_a_malformed_source_fails_the_build_naming_import_and_record(tmp_path):
     cfg = mixed_cfg(tmp_path, odyssey=ImportSourceConfig(
         format="gui_odyssey", path=str(src), options={"split_file": "random_split"}))
     with pytest.raises(ValueError) as info:
-        build_dataset(cfg)
+        build(cfg, tmp_path)
     message = str(info.value)
     assert message.startswith("build_dataset.imports.odyssey (gui_odyssey from ")
     assert f"annotations/{eid}.json:{eid}: steps[0].info: expected [[x, y]]" in message
     assert not (tmp_path / "trajectories").exists()
     lenient = dataclasses.replace(cfg, imports={"odyssey": dataclasses.replace(
         cfg.imports["odyssey"], strict=False)})
-    assert build_dataset(lenient)["imports"]["odyssey"]["skipped"] == 1
+    assert build(lenient, tmp_path)["imports"]["odyssey"]["skipped"] == 1
 
 
 def test_the_same_episodes_imported_twice_are_refused(tmp_path):
@@ -125,5 +127,5 @@ def test_the_same_episodes_imported_twice_are_refused(tmp_path):
              for name in ("a", "b")}
     with pytest.raises(ValueError, match="build_dataset.imports.b .*also imported by "
                                          "build_dataset.imports.a"):
-        build_dataset(mixed_cfg(tmp_path, **twice))
+        build(mixed_cfg(tmp_path, **twice), tmp_path)
     assert not (tmp_path / "trajectories").exists()

@@ -26,9 +26,9 @@ def _python(args, cwd, **env):
 
 def test_validate_dataset_prints_its_verdict_and_no_library_info(tmp_path):
     write(tmp_path / "data", records())
-    (tmp_path / "params.yaml").write_text("validate_dataset: {input_dir: data, out_dir: out}\n")
-    proc = _python(["-m", "tracer1.cli", "validate-dataset", "--params", "params.yaml"],
-                   tmp_path)
+    (tmp_path / "params.yaml").write_text("validate_dataset: {}\n")
+    proc = _python(["-m", "tracer1.cli", "validate-dataset", "--params", "params.yaml",
+                    "--input", "data", "--out", "out"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("validate_dataset PASSED: ")
     noise = [line for line in proc.stderr.splitlines()
@@ -63,10 +63,8 @@ def test_build_dataset_logs_its_episodes_off_a_terminal(tmp_path):
     """Piped (a log file, a pod's log), `build-dataset` says how far its experts are: it
     printed nothing but a tqdm bar, and that only on a terminal."""
     (tmp_path / "params.yaml").write_text(
+        "suites: {tooluse: {families: [], difficulties: [1]}}\n"
         "build_dataset:\n"
-        "  out_dir: data/trajectories\n"
-        "  metrics_path: reports/build_dataset.json\n"
-        "  suites: {tooluse: {families: [], difficulties: [1]}}\n"
         "  seeds: {train: {start: 0, stop: 2}, val: {start: 2, stop: 3},"
         " test: {start: 3, stop: 4}}\n"
         "tracking: {tracking_uri: 'sqlite:///mlflow.db', artifact_location: artifacts}\n")

@@ -62,8 +62,7 @@ def test_every_fixture_imports_into_every_split(merged):
 
 def test_imported_data_passes_validate_dataset(merged, tmp_path):
     data, _ = merged
-    report = validate_dataset(ValidateDatasetConfig(input_dir=str(data),
-                                                    out_dir=str(tmp_path / "v")))
+    report = validate_dataset(ValidateDatasetConfig(), data, tmp_path / "v")
     assert report.success, format_summary(report)
     assert report.stats["episodes"] == 20
     assert report.stats["steps"] >= 60
@@ -74,8 +73,7 @@ def test_the_older_layout_variants_import_strictly_and_pass_validate_dataset(tmp
     for name, report in reports.items():
         assert report.skipped == 0, name
         assert all(report.episodes[s] >= 1 for s in SPLITS), (name, report.episodes)
-    report = validate_dataset(ValidateDatasetConfig(input_dir=str(data),
-                                                    out_dir=str(tmp_path / "v")))
+    report = validate_dataset(ValidateDatasetConfig(), data, tmp_path / "v")
     assert report.success, format_summary(report)
     assert report.stats["episodes"] == 10
 
@@ -92,8 +90,7 @@ def test_a_corrupted_import_output_is_rejected_naming_file_and_line(merged, tmp_
     step["action"] = "click(x=1500, y=10)"
     rows[index] = json.dumps(record)
     path.write_text("\n".join(rows) + "\n")
-    report = validate_dataset(ValidateDatasetConfig(input_dir=str(broken),
-                                                    out_dir=str(tmp_path / "v")))
+    report = validate_dataset(ValidateDatasetConfig(), broken, tmp_path / "v")
     assert not report.success
     assert f"{path}:{index + 1}: steps[{step['index']}].action: x=1500 is outside" in report.error
 

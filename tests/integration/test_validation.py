@@ -49,8 +49,8 @@ def write(data_dir, recs: dict[str, list[dict]]) -> None:
 def validate(tmp_path, recs, **overrides):
     data = tmp_path / "data"
     write(data, recs)
-    cfg = ValidateDatasetConfig(input_dir=str(data), out_dir=str(tmp_path / "out"), **overrides)
-    return validate_dataset(cfg)
+    cfg = ValidateDatasetConfig(**overrides)
+    return validate_dataset(cfg, data, tmp_path / "out")
 
 
 def failed(report, table: str, expectation: str, column: str | None = None):
@@ -199,8 +199,7 @@ def test_missing_or_empty_split_fails_the_split_expectation(tmp_path, empty):
     write(data, recs)
     if not empty:
         (data / "test.jsonl").unlink()
-    cfg = ValidateDatasetConfig(input_dir=str(data), out_dir=str(tmp_path / "out"))
-    report = validate_dataset(cfg)
+    report = validate_dataset(ValidateDatasetConfig(), data, tmp_path / "out")
     outcome = failed(report, "splits", "expect_column_values_to_be_between", "n_episodes")
     assert outcome.examples == (
         {"file": str(data / "test.jsonl"), "split": "test", "n_episodes": 0},
@@ -243,8 +242,7 @@ def test_corrupted_file_fails_before_great_expectations(tmp_path):
     lines[2] = lines[2].replace('"seed": ', '"seed" ', 1)
     (data / "train.jsonl").write_text("\n".join(lines) + "\n")
     (tmp_path / "out" / "docs").mkdir(parents=True)  # stale docs from an earlier run
-    cfg = ValidateDatasetConfig(input_dir=str(data), out_dir=str(tmp_path / "out"))
-    report = validate_dataset(cfg)
+    report = validate_dataset(ValidateDatasetConfig(), data, tmp_path / "out")
     assert not report.success and report.results == ()
     assert report.error.startswith(
         f"{data / 'train.jsonl'}:3: <json>: Expecting ':' delimiter at column "
@@ -378,8 +376,7 @@ def _validate_corrupted(tmp_path, corrupt):
         (data / f"{split}.jsonl").write_text("".join(dumps(r) + "\n" for r in rows))
     (out / "docs").mkdir(parents=True)
     (out / "result.json").write_text('{"success": true}')
-    cfg = ValidateDatasetConfig(input_dir=str(data), out_dir=str(out))
-    return validate_dataset(cfg), data / "train.jsonl", out
+    return validate_dataset(ValidateDatasetConfig(), data, out), data / "train.jsonl", out
 
 
 @pytest.mark.parametrize("case", sorted(BEFORE_GE))

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tracer1.config import BuildDatasetConfig, ConfigError, Params, from_dict, load_params
+from tracer1.config import ConfigError, Params, from_dict, load_params
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -10,8 +10,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_repo_params_load_and_choose_values():
     params = load_params(REPO / "params.yaml")
     assert isinstance(params, Params)
-    assert params.build_dataset.out_dir == "data/trajectories"
-    assert "tooluse" in params.build_dataset.suites
+    assert params.build_dataset.max_steps == 30 and params.sft.balance_families
+    assert "tooluse" in params.suites and params.build_dataset.suites == params.suites
 
 
 def write(tmp_path, text):
@@ -54,9 +54,12 @@ def test_missing_and_invalid_files(tmp_path):
 
 
 def test_nested_suites_and_tuples():
-    cfg = from_dict(BuildDatasetConfig, {"suites": {"tooluse": {"families": ["a", "b"]}}})
-    assert cfg.suites["tooluse"].families == ("a", "b")
-    assert cfg.suites["tooluse"].difficulties == (1, 2, 3)
+    params = from_dict(Params, {"suites": {"tooluse": {"families": ["a", "b"]}}})
+    for suites in (params.suites, params.build_dataset.suites):  # one section, one value
+        assert suites["tooluse"].families == ("a", "b")
+        assert suites["tooluse"].difficulties == (1, 2, 3)
+    with pytest.raises(ConfigError, match=r"build_dataset\.suites: set by the top-level"):
+        from_dict(Params, {"build_dataset": {"suites": {}}}, "params.yaml")
 
 
 def test_overrides_apply_on_top_of_the_file_and_are_checked(tmp_path):

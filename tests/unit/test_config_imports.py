@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from tracer1.config import ConfigError, ImportSourceConfig, load_params
+from tracer1.config import ConfigError, ImportSourceConfig
+from tracer1.stages import load_params  # with the importers' own checks
 
 GAIA = "{format: gaia, path: data/fixtures/importers/gaia}"
 

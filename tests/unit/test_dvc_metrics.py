@@ -17,6 +17,7 @@ from tests.helpers import REPO, VENV_BIN, run
 from tracer1 import stages
 from tracer1.config import load_params
 from tracer1.evaluation.report import CURVES_PLOT, METRICS_FILE, SUCCESS_PLOT, dvc_metrics
+from tracer1.layout import DIR_SUMMARY, Layout, summary_path
 
 DVC = str(VENV_BIN / "dvc")
 FAMILIES = ["miniwob/book-flight", "miniwob/click-button", "tooluse/date_math", "tooluse/mixed"]
@@ -118,30 +119,26 @@ def eval_report(scale=1.0):
 
 def write_all(root, variants, scale=1.0):
     """Every summary file, by the stages' own writers, at the paths the code uses."""
-    params = load_params(REPO / "params.yaml")
-    at = root.joinpath
-    stages.write_summary(at(stages.summary_path(params.build_dataset.metrics_path)),
+    lay = Layout(root)
+    stages.write_summary(summary_path(lay.build_record),
                          stages.summary("build_dataset", build_record(scale)))
     report = SimpleNamespace(success=True, failures=(), results=(object(),) * 40)
-    stages.write_summary(at(params.validate_dataset.out_dir, stages.DIR_SUMMARY),
-                         stages.validation_summary(report))
+    stages.write_summary(lay.validation / DIR_SUMMARY, stages.validation_summary(report))
     for variant in variants:
+        lay = lay.of(variant)
         for stage, record in (("sft", sft_record(scale)),
                               ("stage1_grpo", grpo_record("stage1_grpo", scale)),
                               ("stage2_rft", grpo_record("stage2_rft", scale))):
-            stages.write_summary(at(stages.summary_path(stages.metrics_path(stage, variant))),
-                                 stages.summary(stage, record))
-            png = at(stages.curve_plot_path(stage, variant))
+            stages.write_summary(lay.summary(stage), stages.summary(stage, record))
+            png = lay.curve_plot(stage)
             png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([int(10 * scale)]))  # a stand-in
-        feedback = params.collect_feedback.metrics_path.format(variant=variant)
-        stages.write_summary(at(stages.summary_path(feedback)),
+        stages.write_summary(lay.summary("collect_feedback"),
                              stages.summary("collect_feedback", feedback_record(scale)))
-    stages.write_summary(at(params.evaluate.out_dir, METRICS_FILE), dvc_metrics(eval_report(scale)))
+    stages.write_summary(lay.eval_dir / METRICS_FILE, dvc_metrics(eval_report(scale)))
     for figure in (SUCCESS_PLOT, CURVES_PLOT):
-        at(params.evaluate.out_dir, figure).write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([int(scale)]))
+        (lay.eval_dir / figure).write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([int(scale)]))
     outcome = SimpleNamespace(decision=SimpleNamespace(decision="promote"))
-    stages.write_summary(at(params.promote.decision_path).parent / stages.DIR_SUMMARY,
-                         stages.promote_summary(outcome))
+    stages.write_summary(lay.decision.parent / DIR_SUMMARY, stages.promote_summary(outcome))
 
 
 def flat_numbers_only(data):

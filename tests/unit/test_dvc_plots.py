@@ -69,12 +69,14 @@ def test_a_training_stage_writes_its_curve_figure_record_and_summary(tmp_path, m
     import json
 
     from tracer1 import stages
+    from tracer1.layout import Layout
 
     monkeypatch.chdir(tmp_path)
     rows = [{"step": s, "loss": 1.0 / (s + 1), "learning_rate": 0.001} for s in range(5)]
-    stages._write_stage_outputs("sft", "v", {"final_loss": 0.2, "out_dir": "m", "curve": rows})
-    assert stages.curve_path("sft", "v").read_text().startswith("step,")
-    assert stages.curve_plot_path("sft", "v").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert json.loads(stages.metrics_path("sft", "v").read_text())["out_dir"] == "m"
-    summary = stages.summary_path(stages.metrics_path("sft", "v"))
+    lay = Layout(variant="v")
+    stages._write_stage_outputs("sft", lay, {"final_loss": 0.2, "out_dir": "m", "curve": rows})
+    assert lay.curve("sft").read_text().startswith("step,")
+    assert lay.curve_plot("sft").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert json.loads(lay.record("sft").read_text())["out_dir"] == "m"
+    summary = lay.summary("sft")
     assert json.loads(summary.read_text()) == {"final_loss": 0.2}

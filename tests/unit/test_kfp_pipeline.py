@@ -19,6 +19,7 @@ from tests.helpers import REPO
 from tests.kfp_local import use_local_cli
 from tracer1 import stages
 from tracer1.cli import app
+from tracer1.layout import Layout
 from tracer1.workspace import CHECKPOINT_ROOT_ENV, STAGE_IO, run_stage
 
 STAGES = ["build_dataset", "validate_dataset", "prepare_base", "sft", "stage1_grpo",
@@ -215,13 +216,13 @@ def test_training_stages_keep_checkpoints_on_the_volume_named(tmp_path):
 def _fake_prepare_base(attempts):
     """A `prepare_base` that leaves a checkpoint and fails on its first attempt."""
     def fake(params, params_path):
-        ckpt = Path(params.prepare_base.out_dir + ".ckpt")  # where a trainer checkpoints
+        ckpt = Path(f"{Layout().base}.ckpt")  # where a trainer checkpoints
         attempts.append(sorted(p.name for p in ckpt.glob("*")))
         ckpt.mkdir(parents=True, exist_ok=True)
         (ckpt / "checkpoint-1").write_text("step 1")
         if len(attempts) == 1:
             raise RuntimeError("node lost")
-        out = Path(params.prepare_base.out_dir)
+        out = Layout().base
         out.mkdir(parents=True)
         (out / "source.json").write_text("{}")
         return {}
@@ -265,7 +266,7 @@ def test_the_html_artifacts_are_one_self_contained_file(tmp_path, monkeypatch):
     params.write_text("forecast: {}\n")
 
     def fake_validate(p, params_path):
-        out = Path(p.validate_dataset.out_dir)
+        out = Layout().validation
         (out / "docs").mkdir(parents=True)
         (out / "docs/index.html").write_text("<html>GE</html>")
         (out / "result.json").write_text(json.dumps({
@@ -276,7 +277,7 @@ def test_the_html_artifacts_are_one_self_contained_file(tmp_path, monkeypatch):
         return type("R", (), {"success": True})()
 
     def fake_evaluate(p, params_path):
-        out = Path(p.evaluate.out_dir)
+        out = Layout().eval_dir
         out.mkdir(parents=True)
         (out / MARKDOWN_FILE).write_text("# Evaluation\n\n| policy | success |\n|---|---|\n"
                                          "| stage2 | 0.5 |\n")

@@ -7,15 +7,14 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.helpers import REPO
-from tracer1 import stages
 from tracer1.cli import app
-from tracer1.config import Params, load_params
+from tracer1.config import Params
 
 STAGES = [
     "build_dataset", "validate_dataset", "prepare_base", "sft", "stage1_grpo",
     "collect_feedback", "stage2_rft", "evaluate", "promote",
 ]
-NOT_STAGES = {"forecast", "policy", "tracking"}  # shared sections, not stages
+NOT_STAGES = {"forecast", "policy", "suites", "tracking"}  # shared sections, not stages
 
 
 def dvc_stages():
@@ -42,37 +41,70 @@ def test_cli_has_every_stage():
         assert name.replace("_", "-") in out
 
 
-def test_dvc_outputs_match_the_config():
-    params = load_params(REPO / "params.yaml")
+def _paths(entries) -> set[str]:
+    return {e if isinstance(e, str) else next(iter(e)) for e in entries or ()}
+
+
+def _declared(stage: dict) -> tuple[set[str], set[str]]:
+    """(outs + metrics + plots, deps) of a dvc.yaml stage."""
+    body = stage.get("do") or stage
+    return (_paths(body.get("outs")) | _paths(body.get("metrics")) | _paths(body.get("plots")),
+            _paths(body.get("deps")))
+
+
+def _layout_io() -> dict[str, tuple[set, set]]:
+    """What each stage writes and reads by `tracer1.layout`, in dvc.yaml's interpolations."""
+    from tracer1.data.validation.stage import DOCS_DIR
+    from tracer1.evaluation.report import CURVES_PLOT, MARKDOWN_FILE, METRICS_FILE, SUCCESS_PLOT
+    from tracer1.layout import DIR_SUMMARY, Layout, summary_path
+
+    lay = Layout(variant="${key}")
+    cand, base = lay.of("${forecast.candidate}"), lay.of("${forecast.baseline}")
+    code = "src/tracer1"
+
+    def trained(stage: str) -> set:
+        return {lay.model(stage), lay.record(stage), lay.curve(stage), lay.summary(stage),
+                lay.curve_plot(stage)}
+
+    io = {
+        "build_dataset": ({lay.trajectories, lay.build_record, summary_path(lay.build_record)},
+                          {code}),
+        "validate_dataset": ({lay.validation / DOCS_DIR, lay.validation_result,
+                              lay.validation / DIR_SUMMARY}, {lay.trajectories, code}),
+        "prepare_base": ({lay.base}, {code}),
+        "sft": (trained("sft"), {lay.trajectories, lay.base, lay.validation_result, code}),
+        "stage1_grpo": (trained("stage1_grpo"),
+                        {lay.trajectories, lay.base, lay.sft_model, code}),
+        "collect_feedback": ({lay.feedback, lay.feedback_record,
+                              lay.summary("collect_feedback")},
+                             {lay.base, lay.stage1_model, code}),
+        "stage2_rft": (trained("stage2_rft"), {lay.feedback, lay.base, lay.stage1_model, code}),
+        "evaluate": ({lay.eval_report, lay.eval_dir / MARKDOWN_FILE, lay.eval_dir / METRICS_FILE,
+                      lay.eval_dir / SUCCESS_PLOT, lay.eval_dir / CURVES_PLOT},
+                     {lay.trajectories, lay.base, cand.sft_model, cand.stage1_model,
+                      cand.stage2_model, base.stage2_model, cand.curve("sft"),
+                      cand.curve("stage1_grpo"), cand.curve("stage2_rft"), code}),
+        "promote": ({lay.decision, lay.decision.parent / DIR_SUMMARY},
+                    {lay.eval_report, lay.build_record, lay.base, cand.stage2_model, code}),
+    }
+    return {name: ({str(p) for p in outs}, {str(p) for p in deps})
+            for name, (outs, deps) in io.items()}
+
+
+def test_dvc_paths_are_the_layout():
+    """Every path dvc.yaml declares is the one `tracer1.layout` derives, and nothing more:
+    the stages write where DVC looks, and read what DVC tracks as their inputs."""
     dvc = dvc_stages()
-    for variant in params.forecast.variants:
-        for stage in ("sft", "stage1_grpo", "stage2_rft"):
-            outs = [o if isinstance(o, str) else next(iter(o)) for o in dvc[stage]["do"]["outs"]]
-            expected = str(stages.model_dir(params, stage, variant))
-            assert expected.replace(variant, "${key}") in outs
-            assert str(stages.metrics_path(stage, variant)).replace(variant, "${key}") in outs
-            summary = stages.summary_path(stages.metrics_path(stage, variant))
-            metrics = [next(iter(m)) for m in dvc[stage]["do"]["metrics"]]
-            assert str(summary).replace(variant, "${key}") in metrics
-            plots = [next(iter(m)) for m in dvc[stage]["do"]["plots"]]
-            assert str(stages.curve_plot_path(stage, variant)).replace(variant, "${key}") in plots
-        fb = dvc["collect_feedback"]["do"]
-        assert params.collect_feedback.out_dir.replace("{variant}", "${key}") in fb["outs"]
-        assert params.collect_feedback.metrics_path.replace("{variant}", "${key}") in fb["outs"]
-        fb_metrics = [next(iter(m)) for m in fb["metrics"]]
-        summary = str(stages.summary_path(params.collect_feedback.metrics_path))
-        assert summary.replace("{variant}", "${key}") in fb_metrics
-    assert params.build_dataset.out_dir in dvc["build_dataset"]["outs"]
-    assert dvc["prepare_base"]["outs"] == [params.prepare_base.out_dir]
-    promote_outs = [o if isinstance(o, str) else next(iter(o)) for o in dvc["promote"]["outs"]]
-    assert params.promote.decision_path in promote_outs
+    for name, (outs, deps) in _layout_io().items():
+        assert _declared(dvc[name]) == (outs, deps), name
 
 
 def test_every_stage_that_loads_a_planner_depends_on_the_prepared_base():
-    params = load_params(REPO / "params.yaml")
-    base = params.prepare_base.out_dir
+    from tracer1.layout import Layout
+
+    base = str(Layout().base)
     dvc = dvc_stages()
     for name in ("sft", "stage1_grpo", "collect_feedback", "stage2_rft", "evaluate", "promote"):
         assert base in (dvc[name].get("do") or dvc[name])["deps"], name
-    assert {"policy.base_model", "policy.kind", "prepare_base"} <= set(
+    assert {"policy.base_model", "policy.kind"} <= set(
         dvc["prepare_base"]["params"])

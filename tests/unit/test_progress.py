@@ -229,12 +229,12 @@ def test_build_dataset_reports_its_expert_episodes(every_update, tmp_path):
     from tracer1.data.build import build_dataset
 
     cfg = BuildDatasetConfig(
-        out_dir=str(tmp_path / "trajectories"), metrics_path=str(tmp_path / "metrics.json"),
         suites={"tooluse": SuiteConfig()},
         seeds=SplitSeeds(SeedRange(0, 1), SeedRange(1, 2), SeedRange(2, 3)))
-    build_dataset(cfg)
+    out = (tmp_path / "trajectories", tmp_path / "metrics.json")
+    build_dataset(cfg, *out)
     assert every_update() == []  # a library call stays quiet
-    build_dataset(cfg, progress=True)
+    build_dataset(cfg, *out, progress=True)
     lines = every_update()
     total = _counts(lines, "build_dataset")[-1]
     assert total >= 3 and _counts(lines, "build_dataset") == list(range(1, total + 1))

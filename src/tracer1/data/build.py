@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tracer1.config import BuildDatasetConfig, ImportSourceConfig, ValidateDatasetConfig
-from tracer1.envs.base import Suite, close_suite, get_suite, suite_trait
+from tracer1.envs.base import Suite, close_suite, get_suite, make_suites, suite_trait
 from tracer1.io import atomic_dir, write_json, write_jsonl
 from tracer1.lineage import tree_digest
 from tracer1.progress import reporter
@@ -113,7 +113,7 @@ def plan_jobs(cfg: BuildDatasetConfig, suites: dict[str, Suite] | None = None) -
         families = suite_cfg.families or tuple(suite.families())
         unknown = sorted(set(families) - set(suite.families()))
         if unknown:
-            raise ValueError(f"build_dataset.suites.{suite_name}.families: unknown {unknown}")
+            raise ValueError(f"suites.{suite_name}.families: unknown {unknown}")
         for family in families:
             for split, seeds in cfg.seeds.items():
                 chosen = list(seeds.seeds())
@@ -137,7 +137,7 @@ def iter_tasks(
     False: GUI pages), splits are kept apart by seed alone, and with `split` only that
     split's tasks are made (a MiniWoB task costs a page load to make).
     """
-    suites = suites or cfg.make_suites()
+    suites = suites or make_suites(cfg.suites)
     first_split: dict[tuple[str, str], str] = {}
     for job in plan_jobs(cfg, suites):
         suite = suites[job.suite]
@@ -209,9 +209,11 @@ def _move_files(scratch: Path, staging: Path, episode_id: str) -> None:
 
 
 def import_sources(
-    cfg: BuildDatasetConfig, staging: Path, limits: ValidateDatasetConfig | None = None
+    cfg: BuildDatasetConfig, staging: Path, limits: ValidateDatasetConfig | None = None, *,
+    out_dir: str | os.PathLike,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
     """Import every `cfg.imports` source into `staging`: (records by split, report by name).
+    `out_dir` is where `staging` lands once the build is done (each report names it).
 
     Each source is imported (`import_dataset`) into a scratch folder, subsampled
     (`subsample`: train by `weight`, every split by `max_episodes`), and its kept
@@ -252,7 +254,7 @@ def import_sources(
             records[split] += chosen
             kept[split] = len(chosen)
         # The scratch path is a temporary name: report where the episodes ended up.
-        reports[name] = {**report.to_json(), "out_dir": cfg.out_dir, "kept": kept,
+        reports[name] = {**report.to_json(), "out_dir": str(out_dir), "kept": kept,
                          "dropped_by_subsample": dropped}
     shutil.rmtree(staging / IMPORT_SCRATCH, ignore_errors=True)
     return dict(records), reports
@@ -261,24 +263,26 @@ def import_sources(
 # ------------------------------------------------------------------ build
 
 
-def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False,
+def build_dataset(cfg: BuildDatasetConfig, out_dir: str | os.PathLike,
+                  metrics_path: str | os.PathLike, *, progress: bool = False,
                   limits: ValidateDatasetConfig | None = None) -> dict[str, Any]:
-    """Write expert trajectories (and the configured imports) to `cfg.out_dir`, metrics to
-    `cfg.metrics_path`. `limits` are the checks `validate_dataset` will apply (imports
-    refuse what it would refuse; its defaults when None). `progress`: report the expert
+    """Write expert trajectories (and the configured imports) to `out_dir` (the stage's
+    `Layout.trajectories`), metrics to `metrics_path`. `limits` are the checks
+    `validate_dataset` will apply (imports refuse what it would refuse; its defaults when
+    None). `progress`: report the expert
     episodes as they finish (`tracer1.progress`: i/N, rate, ETA, how many were solved)."""
     dropped: dict[str, int] = {}
-    suites = cfg.make_suites()
+    suites = make_suites(cfg.suites)
     by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
     stats: dict[tuple[str, str], list[Episode]] = defaultdict(list)
     try:
         jobs = list(iter_tasks(cfg, dropped, suites=suites))
         envs = {name: suite.make_env() for name, suite in suites.items()}
-        with atomic_dir(cfg.out_dir) as tmp:
+        with atomic_dir(out_dir) as tmp:
             root = Path(tmp) if cfg.screenshots else None
             try:
                 # Imports first: a bad source fails the build before any expert runs.
-                imported, imports = import_sources(cfg, Path(tmp), limits)
+                imported, imports = import_sources(cfg, Path(tmp), limits, out_dir=out_dir)
                 report = reporter("build_dataset" if progress else None, len(jobs),
                                   "episodes")
                 solved = 0
@@ -305,8 +309,8 @@ def build_dataset(cfg: BuildDatasetConfig, *, progress: bool = False,
     metrics["dropped_cross_split_duplicates"] = dict(sorted(dropped.items()))
     if imports:
         metrics["imports"] = imports
-    metrics["data_sha256"] = tree_digest(cfg.out_dir)  # the data's identity for lineage
-    write_json(cfg.metrics_path, metrics)
+    metrics["data_sha256"] = tree_digest(out_dir)  # the data's identity for lineage
+    write_json(metrics_path, metrics)
     return metrics
 
 

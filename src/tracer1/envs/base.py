@@ -142,6 +142,20 @@ def get_suite(name: str, **options: Any) -> Suite:
     return factory(**options)
 
 
+def make_suites(configs: Mapping[str, Any]) -> dict[str, Suite]:
+    """Every configured suite (params' `suites`: name → `SuiteConfig`) built with its
+    `options`; a bad option is a `ConfigError` naming the key."""
+    from tracer1.config import ConfigError
+
+    suites = {}
+    for name, suite_cfg in sorted(configs.items()):
+        try:
+            suites[name] = get_suite(name, **suite_cfg.options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"suites.{name}.options: {exc}") from None
+    return suites
+
+
 def suite_names() -> list[str]:
     import tracer1.envs  # noqa: F401
 

@@ -24,13 +24,14 @@ True
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 
 from tracer1.config import BuildDatasetConfig
 from tracer1.data.build import iter_tasks
-from tracer1.data.jsonl import read_episodes, split_path
-from tracer1.envs.base import Suite
+from tracer1.data.jsonl import read_episodes
+from tracer1.envs.base import Suite, make_suites
 from tracer1.trajectory import Episode, Task
 
 
@@ -40,7 +41,7 @@ def split_tasks(
 ) -> dict[str, list[Task]]:
     """suite name → the split's tasks, at most `episodes_per_family` per family, seed order.
 
-    `suites` (from `build.make_suites()`) are the ones the caller will run the tasks in;
+    `suites` (from `envs.base.make_suites`) are the ones the caller will run the tasks in;
     without them the tasks are made in suites built here.
     """
     names = [name for name, _ in build.seeds.items()]
@@ -60,17 +61,17 @@ def split_tasks(
 
 
 def split_file_tasks(
-    build: BuildDatasetConfig, split: str, episodes_per_family: int | None = None,
-    suites: dict[str, Suite] | None = None,
+    build: BuildDatasetConfig, split: str, path: str | os.PathLike,
+    episodes_per_family: int | None = None, suites: dict[str, Suite] | None = None,
 ) -> dict[str, list[Task]]:
-    """`split_tasks`, read from the split file `build_dataset` wrote (`recorded_tasks`)."""
+    """`split_tasks`, read from the split file `build_dataset` wrote at `path`
+    (`Layout.split_file(split)`; `recorded_tasks`)."""
     names = [name for name, _ in build.seeds.items()]
     if split not in names:
         raise ValueError(f"unknown split {split!r} (known: {', '.join(names)})")
-    suites = suites or build.make_suites()
-    episodes = read_episodes(split_path(build.out_dir, split))
-    return recorded_tasks(episodes, {name: suites[name] for name in sorted(build.suites)},
-                          episodes_per_family)
+    suites = suites or make_suites(build.suites)
+    chosen = {name: suites[name] for name in sorted(build.suites)}
+    return recorded_tasks(read_episodes(path), chosen, episodes_per_family)
 
 
 def recorded_tasks(

@@ -1,7 +1,7 @@
 """The untrained base model as a benchmark policy (``base``): zero-shot, same harness.
 
 `evaluate` scores it when `evaluate.policies` names ``base`` (`config.BASE_POLICY`): the
-directory `prepare_base` wrote (`prepare_base.out_dir`, default ``models/base``) loaded
+directory `prepare_base` wrote (`Layout.base`, ``models/base``) loaded
 as it is - no adapter, no training - behind the same `Agent`, prompt renderer, horizon
 (the candidate's T) and history (K) as the trained policies, so ``sft - base`` in the
 report's `paired` section is what supervised warm-starting bought.
@@ -12,8 +12,7 @@ base: `base_planner` returns no agent and the note `evaluate` puts in the report
 
 >>> from types import SimpleNamespace
 >>> from tracer1.config import ForecastConfig, PolicyConfig
->>> params = SimpleNamespace(policy=PolicyConfig(base_model=None), forecast=ForecastConfig(),
-...                          prepare_base=SimpleNamespace(out_dir="models/base"))
+>>> params = SimpleNamespace(policy=PolicyConfig(base_model=None), forecast=ForecastConfig())
 >>> agent, note = base_planner(params)
 >>> agent is None, note.startswith("base: not scored - policy.base_model is null")
 (True, True)
@@ -71,18 +70,21 @@ def base_agent(
 
 
 def base_planner(
-    params: Any, *, screenshot_root: str | os.PathLike | None = None, **options: Any
+    params: Any, *, base_dir: str | os.PathLike | None = None,
+    screenshot_root: str | os.PathLike | None = None, **options: Any
 ) -> tuple[Any | None, str | None]:
     """(the ``base`` agent, None), or (None, `SKIP_NOTE`) when `params.policy.base_model` is
-    null. The directory is `params.prepare_base.out_dir`, checked to be prepared from this
-    very `policy.base_model` (`policy.source.prepared_policy`: a missing or stale one raises
-    and says to run `tracer1 prepare-base`). `options` reach `Agent` (as `load_agent`'s do),
-    so the base decodes exactly as the trained policies it is compared with."""
+    null. The directory is `base_dir` (default: the working directory's `Layout.base`),
+    checked to be prepared from this very `policy.base_model` (`policy.source.prepared_policy`:
+    a missing or stale one raises and says to run `tracer1 prepare-base`). `options` reach
+    `Agent` (as `load_agent`'s do), so the base decodes exactly as the trained policies it is
+    compared with."""
     if not params.policy.base_model:
         return None, SKIP_NOTE
+    from tracer1.layout import Layout
     from tracer1.policy.source import prepared_policy
 
-    policy = prepared_policy(params.policy, params.prepare_base.out_dir)
+    policy = prepared_policy(params.policy, base_dir if base_dir is not None else Layout().base)
     forecast = params.forecast
     agent = base_agent(policy.base_model, horizon=forecast.horizon(forecast.candidate),
                        history=forecast.history, policy=policy,

@@ -185,7 +185,7 @@ def _check_loadable_base(base_model: str) -> None:
     if spec.form == "distribution" or spec.is_gguf:
         raise ValueError(f"policy.base_model {base_model!r} is a GGUF / distribution source: "
                          "convert it once with `tracer1 prepare-base` and load that "
-                         "directory (prepare_base.out_dir)")
+                         "directory (models/base)")
     path = Path(base_model)
     if path.is_dir() and (path / SOURCE_FILE).is_file() and not (path / "config.json").exists():
         raise ValueError(f"{base_model}: prepared for no base model (policy.base_model: null "

@@ -18,7 +18,7 @@ A local path is tried before a hub id (transformers' rule); write ``./name:x`` f
 relative path whose first part would read as a distribution name. GGUF sources are text
 models (`policy.kind: text`).
 
-`prepare_base` writes `prepare_base.out_dir` (default ``models/base``) atomically:
+`prepare_base` writes its directory (`Layout.base`, ``models/base``) atomically:
 
 * a real source: ``config.json``, ``generation_config.json``, ``model.safetensors``
   (a GGUF in float32 — its de-quantised weights are not exact in bfloat16 or float16;
@@ -48,7 +48,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tracer1.config import PolicyConfig
+from tracer1.config import ConfigError, PolicyConfig
 
 SOURCE_FILE = "source.json"
 SOURCE_FORMAT = 1
@@ -241,8 +241,8 @@ def prepare_base(policy: PolicyConfig, out_dir: str | os.PathLike) -> dict[str, 
         return record
     source = resolve_source(policy.base_model, policy_kind=policy.kind)
     if source.kind == "dir" and Path(source.location).resolve() == out.resolve():
-        raise BaseSourceError(f"policy.base_model {source.spec!r} is prepare_base.out_dir "
-                              "itself: name the original source")
+        raise BaseSourceError(f"policy.base_model {source.spec!r} is prepare_base's output "
+                              f"({out}) itself: name the original source")
     record = {
         "format": SOURCE_FORMAT, "spec": source.spec, "kind": source.kind,
         "file": source.file, "distribution": source.distribution, "version": source.version,
@@ -332,11 +332,33 @@ def prepared_policy(policy: PolicyConfig, base_dir: str | os.PathLike) -> Policy
     return replace(policy, base_model=str(base_dir))
 
 
+def check_policy(policy: PolicyConfig, source: str) -> None:
+    """The `policy` section names a known model kind and a well-formed base model; a
+    `ConfigError` naming `source` (the params file) and the key otherwise. The form only:
+    whether the file or distribution exists is `prepare_base`'s question (params load where
+    the wheel is absent, e.g. compiling the pipeline)."""
+    from tracer1.policy.model import MODEL_KINDS  # torch-free at import
+
+    if policy.kind not in MODEL_KINDS:
+        raise ConfigError(f"{source}: policy.kind: unknown {policy.kind!r} "
+                          f"(known: {', '.join(sorted(MODEL_KINDS))})")
+    if policy.base_model is None:
+        return
+    try:
+        spec = parse_source(policy.base_model)
+    except BaseSourceError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    if spec.is_gguf and policy.kind != "text":
+        raise ConfigError(f"{source}: policy.base_model {policy.base_model!r}: a GGUF file is "
+                          f"a text model, but policy.kind is {policy.kind!r}")
+
+
 __all__ = [
     "SOURCE_FILE",
     "BaseSource",
     "BaseSourceError",
     "SourceSpec",
+    "check_policy",
     "file_sha256",
     "parse_source",
     "prepare_base",

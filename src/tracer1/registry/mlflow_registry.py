@@ -28,6 +28,7 @@ from typing import Any
 
 from tracer1.config import PromoteConfig
 from tracer1.policy.base import Planner
+from tracer1.policy.model import META_FILE
 from tracer1.registry.gate import Decision, RegistryState, with_load_check
 
 CHAMPION = "champion"
@@ -197,7 +198,7 @@ def version_tags(decision: Decision, model_dir: str | os.PathLike) -> dict[str, 
     for suite, value in decision.candidate_metrics.items():
         tags[f"tracer1.eval.{suite}.{decision.primary_metric}"] = f"{value:.4f}"
     try:
-        card = json.loads((Path(model_dir) / "tracer1.json").read_text(encoding="utf-8"))
+        card = json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         card = {}
     for key in ("variant", "stage", "horizon", "history"):

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from tracer1.actions import Action, ParseError, parse_action
 from tracer1.policy.base import Planner, PlanRequest
+from tracer1.policy.model import META_FILE, resolve_base
+from tracer1.policy.source import SOURCE_FILE
 from tracer1.trajectory import (
     Observation,
     SchemaError,
@@ -197,7 +199,7 @@ def pip_requirements() -> list[str]:
 
 def _model_card(model_dir: Path) -> dict[str, Any]:
     try:
-        card = json.loads((model_dir / "tracer1.json").read_text(encoding="utf-8"))
+        card = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
     return card if isinstance(card, dict) else {}
@@ -224,8 +226,6 @@ def bundled_model_dir(model_dir: str | os.PathLike) -> Iterator[Path]:
     (full weights), an adapter already carrying its base, or one whose base is a hub id
     (fetched where it loads) comes back as is. The staged copy (hard links where it can)
     is removed on exit."""
-    from tracer1.policy.model import META_FILE, resolve_base
-
     model_dir = Path(model_dir)
     card = _model_card(model_dir)
     base_model = card.get("base_model")
@@ -256,7 +256,7 @@ def bundled_model_dir(model_dir: str | os.PathLike) -> Iterator[Path]:
 def _base_record(model_dir: Path) -> dict[str, Any] | None:
     """The bundled base's `source.json` (what it was prepared from), if it has one."""
     try:
-        record = json.loads((model_dir / BUNDLED_BASE / "source.json").read_text("utf-8"))
+        record = json.loads((model_dir / BUNDLED_BASE / SOURCE_FILE).read_text("utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
     return record if isinstance(record, dict) else None
@@ -305,7 +305,7 @@ def log_planner_model(
     from tracer1.registry.planner_model import MODEL_ARTIFACT
 
     model_dir = Path(model_dir)
-    if not (model_dir / "tracer1.json").is_file():
+    if not (model_dir / META_FILE).is_file():
         raise FileNotFoundError(f"{model_dir}: not a planner directory (no tracer1.json)")
     run = mlflow.active_run()
     if run is None:

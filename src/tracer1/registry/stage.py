@@ -25,6 +25,7 @@ from typing import Any
 
 from tracer1.config import PromoteConfig, TrackingConfig
 from tracer1.io import write_json
+from tracer1.policy.model import META_FILE
 from tracer1.registry.gate import Decision, RegistryState, decide
 from tracer1.registry.mlflow_registry import PromotionResult, UnloadableModelError
 
@@ -81,11 +82,13 @@ def promote_stage(
     *,
     report_path: str | os.PathLike,
     model_dir: str | os.PathLike,
+    decision_path: str | os.PathLike | None = None,
     params_path: str | os.PathLike = "params.yaml",
     data_metrics_path: str | os.PathLike | None = None,
     model_params: Any = None,
 ) -> PromoteOutcome:
-    """Run the gate on `report_path` and register `model_dir`; write `cfg.decision_path`.
+    """Run the gate on `report_path` and register `model_dir`; write `decision_path`
+    (default: the working directory's `Layout.decision`).
 
     `data_metrics_path`: `build_dataset`'s metrics file, whose data identifiers (content
     digest; DVC revision and hash when fetched) tag the registry version. `model_params`:
@@ -98,8 +101,12 @@ def promote_stage(
     from tracer1.registry import mlflow_registry
     from tracer1.tracking import stage_run
 
-    if not (Path(model_dir) / "tracer1.json").is_file():
-        raise FileNotFoundError(f"{model_dir}: not a planner directory (no tracer1.json)")
+    if decision_path is None:
+        from tracer1.layout import Layout
+
+        decision_path = Layout().decision
+    if not (Path(model_dir) / META_FILE).is_file():
+        raise FileNotFoundError(f"{model_dir}: not a planner directory (no {META_FILE})")
     report = read_report(report_path)
     digest = lineage.tree_digest(model_dir)  # the candidate's identity in the registry
     with stage_run("promote", cfg, cfg=tracking, params_path=params_path) as run:
@@ -111,13 +118,13 @@ def promote_stage(
                                          digest=digest, params=model_params)
         decision = result.decision  # the gate's verdict plus whether the version loads
         outcome = PromoteOutcome(decision, result)
-        write_json(cfg.decision_path, outcome.to_json())
+        write_json(decision_path, outcome.to_json())
         headline_tags = {"tracer1.decision": decision.decision,
                          "tracer1.model_version": result.version}
         run.set_tags(headline_tags)
         run.log_metrics({"promoted": float(decision.promoted)})
         run.log_parent(tags=headline_tags, metrics={"promoted": float(decision.promoted)})
-        run.log_artifact(cfg.decision_path)
+        run.log_artifact(decision_path)
         run.log_dataset(report_path, "eval_report", lineage.file_hash(report_path),
                         context="evaluation")
         if result.load_error is not None:

@@ -20,10 +20,10 @@ import logging
 import os
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from tracer1.config import Params
+from tracer1.layout import Layout
 from tracer1.training.curve import (
     LogFn,
     curve_rows,
@@ -46,13 +46,14 @@ def run_sft(
     data_dir: str | os.PathLike | None = None,
     curve_path: str | os.PathLike | None = None,
     probe_windows: int = PROBE_WINDOWS,
+    layout: Layout | None = None,
 ) -> dict[str, Any]:
-    """Train the `variant` planner's warm start; write `params.sft.out_dir` for it.
+    """Train the `variant` planner's warm start; write its `layout.sft_model`.
 
-    `data_dir` defaults to `params.build_dataset.out_dir`. `log(step, metrics)` gets each
-    logged step; `curve_path` (optional) receives the per-step CSV. Returns the final
-    loss, steps, seconds, token accuracy, the `curve` rows and a greedy `probe` on
-    `probe_windows` val windows (format-valid rate, mean trajectory reward).
+    `layout` defaults to the working directory's; `data_dir` to its trajectories.
+    `log(step, metrics)` gets each logged step; `curve_path` (optional) receives the
+    per-step CSV. Returns the final loss, steps, seconds, token accuracy, the `curve` rows
+    and a greedy `probe` on `probe_windows` val windows (format-valid rate, mean trajectory reward).
     """
     import torch
     from trl import SFTConfig, SFTTrainer
@@ -67,7 +68,8 @@ def run_sft(
     start = time.monotonic()
     cfg, policy = params.sft, params.policy
     horizon, history = params.forecast.horizon(variant), params.forecast.history
-    data_dir = data_dir if data_dir is not None else params.build_dataset.out_dir
+    layout = layout or Layout(variant=variant)
+    data_dir = data_dir if data_dir is not None else layout.trajectories
     vision = model_kind(policy.kind).vision
     train = window_dataset(data_dir, "train", horizon=horizon, history=history, images=vision)
     if len(train) == 0:
@@ -132,7 +134,7 @@ def run_sft(
         dtype=policy.dtype if policy.base_model else "float32",
         kind=policy.kind,
     )
-    out_dir = Path(cfg.out_dir.format(variant=variant))
+    out_dir = layout.sft_model
     save_trained(trainer, out_dir, tokenizer, meta)  # rank 0 writes; the others wait
     if curve_path is not None and distributed.is_main():
         write_curve(curve_path, rows)

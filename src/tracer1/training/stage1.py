@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from tracer1.config import Params
+from tracer1.layout import Layout
 from tracer1.training.curve import LogFn
 
 STAGE = "stage1_grpo"
@@ -38,16 +39,19 @@ def run_stage1(
     log: LogFn | None = None,
     data_dir: str | os.PathLike | None = None,
     curve_path: str | os.PathLike | None = None,
+    layout: Layout | None = None,
 ) -> dict[str, Any]:
-    """Stage-1 GRPO of `variant` from `params.sft.out_dir` to `params.stage1_grpo.out_dir`."""
+    """Stage-1 GRPO of `variant` from its `layout.sft_model` to its `layout.stage1_model`
+    (`layout` defaults to the working directory's; `data_dir` to its trajectories)."""
     from tracer1.policy.model import model_kind, read_meta
     from tracer1.training.data import window_dataset
     from tracer1.training.grpo import run_grpo
 
     horizon, history = params.forecast.horizon(variant), params.forecast.history
-    model_in = params.sft.out_dir.format(variant=variant)
+    layout = layout or Layout(variant=variant)
+    model_in = str(layout.sft_model)
     check_model(model_in, horizon=horizon, history=history, read=read_meta)
-    data_dir = data_dir if data_dir is not None else params.build_dataset.out_dir
+    data_dir = data_dir if data_dir is not None else layout.trajectories
     vision = model_kind(read_meta(model_in).kind).vision  # a VLM also gets the screenshots
     dataset = window_dataset(data_dir, "train", horizon=horizon, history=history, images=vision)
     dataset = dataset.select_columns(list(COLUMNS) + (["images"] if vision else []))
@@ -58,7 +62,7 @@ def run_stage1(
         funcs,
         weights,
         params.stage1_grpo,
-        params.stage1_grpo.out_dir.format(variant=variant),
+        layout.stage1_model,
         params.policy,
         stage=STAGE,
         log=log,

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from tracer1.actions import Answer, Tool
 from tracer1.config import Params
+from tracer1.feedback import FEEDBACK_FILE
+from tracer1.layout import Layout
 from tracer1.records import FeedbackRecord, read_feedback
 from tracer1.rewards.grounded import GroundedExecutionReward
 from tracer1.training.curve import LogFn
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STAGE = "stage2_rft"
-FEEDBACK_FILE = "feedback.jsonl"
 
 
 # ------------------------------------------------------------------ the dataset
@@ -123,10 +124,12 @@ def run_stage2(
     *,
     log: LogFn | None = None,
     curve_path: str | os.PathLike | None = None,
+    layout: Layout | None = None,
 ) -> dict[str, Any]:
-    """Stage-2 grounded GRPO of `variant` from its Stage-1 model to `params.stage2_rft.out_dir`.
+    """Stage-2 grounded GRPO of `variant` from its `layout.stage1_model` to its
+    `layout.stage2_model` (`layout` defaults to the working directory's).
 
-    `feedback_dir` defaults to `params.collect_feedback.out_dir` for the variant.
+    `feedback_dir` defaults to the variant's `layout.feedback`.
     """
     from tracer1.policy.model import model_kind, read_meta
     from tracer1.rewards import FormatReward
@@ -134,10 +137,11 @@ def run_stage2(
     from tracer1.training.stage1 import check_model
 
     horizon, history = params.forecast.horizon(variant), params.forecast.history
-    model_in = params.stage1_grpo.out_dir.format(variant=variant)
+    layout = layout or Layout(variant=variant)
+    model_in = str(layout.stage1_model)
     check_model(model_in, horizon=horizon, history=history, read=read_meta)
     if feedback_dir is None:
-        feedback_dir = params.collect_feedback.out_dir.format(variant=variant)
+        feedback_dir = layout.feedback
     vision = model_kind(read_meta(model_in).kind).vision  # a VLM also gets the screenshots
     dataset = feedback_dataset(feedback_dir, horizon=horizon, history=history, images=vision)
     options = {name: dict(cfg.options) for name, cfg in params.build_dataset.suites.items()}
@@ -149,7 +153,7 @@ def run_stage2(
             [reward, FormatReward(horizon=horizon)],
             [1.0, params.stage2_rft.format_weight],
             params.stage2_rft,
-            params.stage2_rft.out_dir.format(variant=variant),
+            layout.stage2_model,
             params.policy,
             stage=STAGE,
             log=log,

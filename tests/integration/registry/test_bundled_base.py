@@ -42,8 +42,7 @@ def test_a_lora_champion_loads_and_serves_without_the_prepared_base(store, works
                      lora=True)
     candidate = save_model_dir(workspace / "models/anticipatory/stage2", model, base_tok, meta)
 
-    cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.0},
-                        decision_path=str(workspace / "reports/promote/decision.json"))
+    cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.0})
     (workspace / "report.json").write_text(json.dumps(report([1] * 6 + [0] * 4)))
     tracking.configure(store.cfg)
     outcome = promote_stage(cfg, store.cfg, report_path=workspace / "report.json",

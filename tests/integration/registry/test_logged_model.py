@@ -29,8 +29,7 @@ def client():
 
 
 def _promote(store, workspace, model_dir, name, candidate=(1,) * 6 + (0,) * 4, **kw):
-    cfg = PromoteConfig(model_name=name, floors={"tooluse": 0.3},
-                        decision_path=str(workspace / "reports/promote/decision.json"))
+    cfg = PromoteConfig(model_name=name, floors={"tooluse": 0.3})
     (workspace / "report.json").write_text(json.dumps(report(list(candidate))))
     return promote_stage(cfg, store.cfg, report_path=workspace / "report.json",
                          model_dir=model_dir, **kw)

@@ -1,4 +1,4 @@
-"""`tracer1 prepare-base`: the stage writes `prepare_base.out_dir` and one MLflow run named
+"""`tracer1 prepare-base`: the stage writes `models/base` and one MLflow run named
 prepare_base tagged with the source; `sft` refuses a base prepared from another source."""
 
 import json
@@ -28,7 +28,7 @@ def _runs(uri, pipeline):
 def test_prepare_base_cli_then_sft_checks_the_source(store, workspace, monkeypatch, tmp_path):
     monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "prepare-base-flow")
     params = workspace / "params.yaml"
-    params.write_text("prepare_base: {out_dir: models/base}\n")
+    params.write_text("prepare_base: {}\n")
     result = CliRunner().invoke(app, ["prepare-base", "--params", str(params)])
     assert result.exit_code == 0, result.output
     assert "no base model" in result.output
@@ -43,7 +43,7 @@ def test_prepare_base_cli_then_sft_checks_the_source(store, workspace, monkeypat
     src = tmp_path / "hf"
     build_tiny(tiny_policy(), tok).save_pretrained(src)
     tok.save_pretrained(src)
-    params.write_text(f"prepare_base: {{out_dir: models/base}}\npolicy: {{base_model: '{src}'}}\n")
+    params.write_text(f"prepare_base: {{}}\npolicy: {{base_model: '{src}'}}\n")
     with pytest.raises(ValueError, match=r"prepared from None .*tracer1 prepare-base"):
         stages.sft(load_params(params), str(params), "anticipatory")
 

@@ -21,8 +21,7 @@ NAME = "tracer1-planner"
 
 def test_promote_reject_promote(store, workspace, planner_dir, fake_agent, monkeypatch):
     monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "promotion-flow")
-    cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.3}, tolerance=0.02, margin=0.0,
-                        decision_path=str(workspace / "reports/promote/decision.json"))
+    cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.3}, tolerance=0.02, margin=0.0)
     report_path = workspace / "report.json"
     data_metrics = workspace / "reports/build_dataset.json"  # as build_dataset leaves it
     data_metrics.parent.mkdir(parents=True, exist_ok=True)
@@ -127,8 +126,7 @@ def test_untrained_first_candidate_below_its_floors_promotes_nothing(
     registry: "no champion yet" is no free pass. The floors reject it, it is registered as
     the challenger only, and no champion alias appears."""
     name = "tracer1-untrained-first"
-    cfg = PromoteConfig(model_name=name, floors={"tooluse": 0.3, "miniwob": 0.4},
-                        decision_path=str(workspace / "reports/promote/decision.json"))
+    cfg = PromoteConfig(model_name=name, floors={"tooluse": 0.3, "miniwob": 0.4})
     report_path = workspace / "report.json"
     report_path.write_text(json.dumps(suites_report({"tooluse": [0] * 10, "miniwob": [0] * 10})))
     tracking.configure(store.cfg)
@@ -149,10 +147,11 @@ def test_untrained_first_candidate_below_its_floors_promotes_nothing(
 
 
 def test_missing_model_dir_is_an_error_not_a_rejection(store, workspace, tmp_path):
-    cfg = PromoteConfig(model_name="never", decision_path=str(tmp_path / "d.json"))
+    cfg = PromoteConfig(model_name="never")
     (tmp_path / "r.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="tracer1.json"):
-        promote_stage(cfg, store.cfg, report_path=tmp_path / "r.json", model_dir=tmp_path / "x")
+        promote_stage(cfg, store.cfg, report_path=tmp_path / "r.json", model_dir=tmp_path / "x",
+                      decision_path=tmp_path / "d.json")
     assert not (tmp_path / "d.json").exists()
 
 
@@ -175,11 +174,11 @@ def test_a_passing_candidate_that_does_not_load_is_recorded_as_rejected(
     monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "unloadable")
     name = "unloadable-planner"
     decision_path = workspace / "reports/promote/decision.json"
-    cfg = PromoteConfig(model_name=name, floors={}, decision_path=str(decision_path))
+    cfg = PromoteConfig(model_name=name, floors={})
     (workspace / "r.json").write_text(json.dumps(report([1] * 10)))
     with pytest.raises(registry.UnloadableModelError, match="weights are corrupt"):
         promote_stage(cfg, store.cfg, report_path=workspace / "r.json",
-                      model_dir=planner_dir("broken"))
+                      model_dir=planner_dir("broken"), decision_path=decision_path)
     assert registry.champion_version(name) is None
     assert registry.alias_version(name, "challenger") is None
 
@@ -214,8 +213,7 @@ def test_a_retried_promote_reuses_the_version_it_registered(
     the candidate's digest, registers nothing new, and finishes the job on it."""
     monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "retried-promote")
     name = "retried-planner"
-    cfg = PromoteConfig(model_name=name, floors={},
-                        decision_path=str(workspace / "reports/promote/decision.json"))
+    cfg = PromoteConfig(model_name=name, floors={})
     (workspace / "r.json").write_text(json.dumps(report([1] * 10)))
     model = planner_dir("retried", "retried")
 

@@ -41,8 +41,7 @@ def test_promote_with_artifacts_on_s3(workspace, planner_dir, fake_agent, monkey
             monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
             monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
             monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "s3-flow")
-            cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.3},
-                                decision_path=str(workspace / "reports/promote/decision.json"))
+            cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.3})
             report_path = workspace / "report.json"
             report_path.write_text(json.dumps(report([1] * 7 + [0] * 3)))
 

@@ -40,8 +40,7 @@ def test_promote_over_http_then_a_clean_stop(server, workspace, planner_dir, fak
     monkeypatch.setenv(tracking.PIPELINE_ID_ENV, "server-flow")
     # The embedded defaults name a local store; the environment must win over them.
     track = TrackingConfig(experiment="tracer1-server")
-    cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.3},
-                        decision_path=str(workspace / "reports/promote/decision.json"))
+    cfg = PromoteConfig(model_name=NAME, floors={"tooluse": 0.3})
     report_path = workspace / "report.json"
     report_path.write_text(json.dumps(report([1] * 6 + [0] * 4)))
 

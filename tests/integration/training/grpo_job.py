@@ -21,10 +21,11 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     from tests.unit.training.fixtures import tiny_params
+    from tracer1.layout import Layout
     from tracer1.training.stage1 import run_stage1
 
     params = tiny_params(root, grpo_steps=6, save_steps=2)
-    metrics = run_stage1(params, "v", data_dir=root / "traj",
+    metrics = run_stage1(params, "v", layout=Layout(root, "v"), data_dir=root / "traj",
                          log=lambda step, values: time.sleep(pause))
     (root / "metrics.json").write_text(json.dumps(metrics))
 

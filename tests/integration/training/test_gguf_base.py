@@ -13,6 +13,7 @@ from importlib import metadata
 import pytest
 
 from tests.unit.training.fixtures import tiny_params, tiny_policy, write_trajectories
+from tracer1.layout import Layout
 from tracer1.policy import load_agent
 from tracer1.policy.model import read_meta
 from tracer1.policy.source import SOURCE_FILE, file_sha256, prepare_base, prepared_policy
@@ -56,14 +57,14 @@ def test_the_gguf_default_prepares_and_trains_one_sft_and_one_grpo_step(tmp_path
     params = dataclasses.replace(
         params, sft=dataclasses.replace(params.sft, batch_size=2),
         stage1_grpo=dataclasses.replace(params.stage1_grpo, batch_size=2, num_generations=2))
-    sft = run_sft(params, "v", data_dir=traj, probe_windows=0)
+    sft = run_sft(params, "v", layout=Layout(tmp_path, "v"), data_dir=traj, probe_windows=0)
     assert sft["steps"] == 1 and sft["final_loss"] is not None
     sft_dir = tmp_path / "models/v/sft"
     meta = read_meta(sft_dir)
     assert meta.lora and meta.base_model == str(base)  # the prepared dir, never the GGUF
     assert not (sft_dir / "model.safetensors").exists()  # only the adapter
 
-    stage1 = run_stage1(params, "v", data_dir=traj)
+    stage1 = run_stage1(params, "v", layout=Layout(tmp_path, "v"), data_dir=traj)
     assert stage1["steps"] == 1
     agent = load_agent(tmp_path / "models/v/stage1")
     assert agent.meta.stage == "stage1_grpo" and agent.meta.base_model == str(base)

@@ -38,7 +38,6 @@ forecast:
   variants: {{v: {{horizon: 2}}}}
   candidate: v
   baseline: v
-build_dataset: {{out_dir: traj}}
 policy: {{kind: text, base_model: null, vocab_size: 320, hidden_size: 32, num_layers: 2,
           num_heads: 2, intermediate_size: 64, max_prompt_tokens: 96, max_new_tokens: 24}}
 stage1_grpo: {{max_steps: {STEPS}, batch_size: 4, num_generations: 2, save_steps: 1,
@@ -55,7 +54,8 @@ def project(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("launch")
     (root / "params.yaml").write_text(PARAMS)
-    traj = write_trajectories(root / "traj", train_seeds=range(2), val_seeds=range(100, 101))
+    traj = write_trajectories(root / "data/trajectories", train_seeds=range(2),
+                              val_seeds=range(100, 101))
     rows = window_records(traj, "train", horizon=2, history=2)
     tok = train_tokenizer([r["prompt"] for r in rows] + [r["completion"] for r in rows], 320)
     meta = ModelMeta(horizon=2, history=2, max_prompt_tokens=96, max_new_tokens=24,

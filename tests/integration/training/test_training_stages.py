@@ -24,6 +24,7 @@ from tests.unit.training.fixtures import (
     write_trajectories,
 )
 from tracer1.actions import parse_plan
+from tracer1.layout import Layout
 from tracer1.policy import load_agent
 from tracer1.policy.model import read_meta
 from tracer1.training import checkpoint_dir, run_sft, run_stage1, run_stage2
@@ -46,7 +47,8 @@ def root(tmp_path_factory):
 def sft(root):
     logged = []
     params = tiny_params(root, sft_steps=SFT_STEPS, horizon=HORIZON)
-    metrics = run_sft(params, "v", data_dir=root / "traj", curve_path=root / "sft.csv",
+    metrics = run_sft(params, "v", layout=Layout(root, "v"), data_dir=root / "traj",
+                      curve_path=root / "sft.csv",
                       probe_windows=8, log=lambda step, m: logged.append((step, m)))
     return params, metrics, logged
 
@@ -76,7 +78,7 @@ def test_sft_model_emits_plans_that_parse(root, sft):
 def test_stage1_grpo_runs_and_logs_rewards(root, sft):
     params, _, _ = sft
     logged = []
-    metrics = run_stage1(params, "v", data_dir=root / "traj",
+    metrics = run_stage1(params, "v", layout=Layout(root, "v"), data_dir=root / "traj",
                          log=lambda step, m: logged.append((step, m)))
     assert metrics["steps"] == params.stage1_grpo.max_steps and metrics["resumed_from_step"] == 0
     keys = set().union(*(m for _, m in logged))
@@ -89,9 +91,9 @@ def test_stage1_grpo_runs_and_logs_rewards(root, sft):
 def test_stage2_runs_on_feedback(root, sft):
     params, _, _ = sft
     if not (root / "models/v/stage1").exists():
-        run_stage1(params, "v", data_dir=root / "traj")
+        run_stage1(params, "v", layout=Layout(root, "v"), data_dir=root / "traj")
     feedback = write_feedback(root / "feedback")
-    metrics = run_stage2(params, "v", feedback)
+    metrics = run_stage2(params, "v", feedback, layout=Layout(root, "v"))
     assert metrics["steps"] == params.stage2_rft.max_steps
     assert metrics["executions"] >= 1  # parseable first actions were executed and scored
     assert "grounded_reward" in metrics
@@ -111,8 +113,8 @@ def test_lora_base_model_through_sft_and_grpo(root, tmp_path):
     tok.save_pretrained(base)
     params = tiny_params(tmp_path, policy=tiny_policy(base_model=str(base)), sft_steps=2,
                          grpo_steps=1, horizon=HORIZON)
-    run_sft(params, "v", data_dir=root / "traj", probe_windows=0)
-    run_stage1(params, "v", data_dir=root / "traj")
+    run_sft(params, "v", layout=Layout(tmp_path, "v"), data_dir=root / "traj", probe_windows=0)
+    run_stage1(params, "v", layout=Layout(tmp_path, "v"), data_dir=root / "traj")
     out = tmp_path / "models/v/stage1"
     assert (out / "adapter_config.json").is_file() and not (out / "model.safetensors").exists()
     assert not (out / "ref").exists()  # trl's frozen reference adapter is not saved
@@ -161,6 +163,7 @@ def test_killed_grpo_resumes_from_its_last_checkpoint(tmp_path):
 def test_evaluate_scores_the_chosen_checkpoints_and_a_candidate_baseline_once(
         root, sft, tmp_path, monkeypatch):
     import dataclasses
+    import shutil
 
     from tests.unit.training.fixtures import FAMILIES
     from tracer1 import stages
@@ -171,27 +174,30 @@ def test_evaluate_scores_the_chosen_checkpoints_and_a_candidate_baseline_once(
         SplitSeeds,
         SuiteConfig,
     )
+    from tracer1.layout import Layout
 
     params, _, _ = sft
     monkeypatch.chdir(tmp_path)  # the run's MLflow store lands here, with no champion in it
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    # The stage reads the working directory's layout: the trajectories, and the SFT
+    # checkpoint standing in for Stage 2 (this is about which models get scored).
+    here = Layout(tmp_path, "v")
+    shutil.copytree(root / "traj", here.trajectories)
+    shutil.copytree(Layout(root, "v").sft_model, here.stage2_model)
     params = dataclasses.replace(
         params,
         promote=dataclasses.replace(params.promote, model_name="tracer1-evaluate-policies"),
+        suites={"tooluse": SuiteConfig(families=FAMILIES)},
         build_dataset=BuildDatasetConfig(
-            out_dir=str(root / "traj"), suites={"tooluse": SuiteConfig(families=FAMILIES)},
             seeds=SplitSeeds(train=SeedRange(0, 4), val=SeedRange(100, 102),
                              test=SeedRange(300, 300))),
-        # the SFT checkpoint stands in for Stage 2: this is about which models get scored
-        stage2_rft=dataclasses.replace(params.stage2_rft, out_dir=params.sft.out_dir),
-        evaluate=EvaluateConfig(out_dir=str(tmp_path / "eval"), split="val",
-                                episodes_per_family=1, max_steps=3, bootstrap_samples=20,
-                                policies=("stage2",)),
+        evaluate=EvaluateConfig(split="val", episodes_per_family=1, max_steps=3,
+                                bootstrap_samples=20, policies=("stage2",)),
     )
     assert params.forecast.baseline == params.forecast.candidate
     report = stages.evaluate(params, str(tmp_path / "params.yaml"))
     assert set(report["policies"]) == {"stage2"}  # no sft/stage1, no second copy as baseline
     assert report["roles"]["candidate"] == report["roles"]["baseline"] == "stage2"
     assert report["policies"]["stage2"]["suites"]["tooluse"]["episodes"] == len(FAMILIES)
-    assert json.loads((tmp_path / "eval" / "report.json").read_text())["roles"] == report["roles"]
+    assert json.loads(here.eval_report.read_text())["roles"] == report["roles"]

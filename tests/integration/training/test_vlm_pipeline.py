@@ -19,6 +19,7 @@ from tests.unit.training.fixtures import tiny_params, tiny_policy
 from tracer1.config import CollectFeedbackConfig, EvaluateConfig
 from tracer1.data.build import expert_episode
 from tracer1.data.jsonl import write_episodes
+from tracer1.layout import Layout
 from tracer1.policy import load_agent
 from tracer1.policy.model import read_meta
 from tracer1.training import run_sft, run_stage1, run_stage2
@@ -67,7 +68,8 @@ def vision_calls(monkeypatch):
 @pytest.fixture(scope="module")
 def sft(root):
     params = vlm_params(root)
-    return params, run_sft(params, "v", data_dir=root / "traj", probe_windows=2)
+    return params, run_sft(params, "v", layout=Layout(root, "v"), data_dir=root / "traj",
+                           probe_windows=2)
 
 
 def test_sft_trains_the_vlm_on_screenshots(root, sft):
@@ -81,7 +83,7 @@ def test_sft_trains_the_vlm_on_screenshots(root, sft):
 
 def test_stage1_grpo_feeds_the_screenshots(root, sft, vision_calls):
     params, _ = sft
-    metrics = run_stage1(params, "v", data_dir=root / "traj")
+    metrics = run_stage1(params, "v", layout=Layout(root, "v"), data_dir=root / "traj")
     assert metrics["steps"] == 1 and "trajectory_reward" in metrics
     # Generation and the policy's log-probs both ran the vision tower on the screens of
     # the step's prompts (2 prompts x 2 generations).
@@ -98,7 +100,7 @@ def test_feedback_stage2_and_evaluation_see_the_screen(root, sft, miniwob_suite,
 
     params, _ = sft
     if not (root / "models/v/stage1").exists():
-        run_stage1(params, "v", data_dir=root / "traj")
+        run_stage1(params, "v", layout=Layout(root, "v"), data_dir=root / "traj")
     tasks = {"miniwob": [miniwob_suite.make_task(FAMILY, seed) for seed in (30, 31)]}
 
     # collect_feedback: the planner sees the live screen; Stage 2 gets it from the records.
@@ -114,7 +116,7 @@ def test_feedback_stage2_and_evaluation_see_the_screen(root, sft, miniwob_suite,
     # Episodes run in lockstep: one vision pass per step over every live screen.
     assert sum(len(call) for call in vision_calls) >= len(records)
 
-    metrics = run_stage2(params, "v", feedback)
+    metrics = run_stage2(params, "v", feedback, layout=Layout(root, "v"))
     assert metrics["steps"] == 1 and len(vision_calls) > calls
     agent = load_agent(root / "models/v/stage2", screenshot_root=root / "traj")
     assert agent.sees_screenshots and agent.meta.stage == "stage2_rft"
@@ -151,8 +153,8 @@ def test_lora_on_a_base_vlm_through_sft_and_grpo(root, tmp_path):
     policy = dataclasses.replace(params.policy, base_model=str(base))
     params = dataclasses.replace(params, policy=policy,
                                  sft=dataclasses.replace(params.sft, max_steps=1))
-    run_sft(params, "v", data_dir=root / "traj", probe_windows=0)
-    run_stage1(params, "v", data_dir=root / "traj")
+    run_sft(params, "v", layout=Layout(tmp_path, "v"), data_dir=root / "traj", probe_windows=0)
+    run_stage1(params, "v", layout=Layout(tmp_path, "v"), data_dir=root / "traj")
     out = tmp_path / "models/v/stage1"
     assert (out / "adapter_config.json").is_file() and not (out / "model.safetensors").exists()
     agent = load_agent(out, screenshot_root=root / "traj")

@@ -171,7 +171,7 @@ def test_the_default_step_limits_leave_the_expert_room():
     from tracer1.config import load_params
 
     repo = Path(__file__).resolve().parents[3]
-    options = load_params(repo / "params.yaml").build_dataset.suites["tooluse"].options
+    options = load_params(repo / "params.yaml").suites["tooluse"].options
     suite = ToolUseSuite(**options)
     for family in suite.families():
         for difficulty, limit in suite.step_limits.items():

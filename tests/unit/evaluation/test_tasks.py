@@ -12,6 +12,7 @@ from tests.conftest import SMALL_PARAMS
 from tracer1.config import BuildDatasetConfig, SeedRange, SplitSeeds, SuiteConfig, load_params
 from tracer1.data.build import build_dataset
 from tracer1.data.jsonl import read_split_dir
+from tracer1.envs.base import make_suites
 from tracer1.evaluation.tasks import recorded_tasks, split_file_tasks, split_tasks
 
 SEEDS = SplitSeeds(SeedRange(0, 12), SeedRange(12, 16), SeedRange(16, 20))
@@ -21,9 +22,8 @@ CLASHING = SplitSeeds(SeedRange(9, 10), SeedRange(10, 12), SeedRange(117, 119))
 
 @pytest.mark.parametrize("seeds", [SEEDS, CLASHING])
 def test_the_same_tasks_as_the_built_dataset(tmp_path, seeds):
-    cfg = BuildDatasetConfig(out_dir=str(tmp_path / "traj"), metrics_path=str(tmp_path / "m.json"),
-                             seeds=seeds)
-    build_dataset(cfg)
+    cfg = BuildDatasetConfig(seeds=seeds)
+    build_dataset(cfg, tmp_path / "traj", tmp_path / "m.json")
     splits = read_split_dir(tmp_path / "traj")
     for split, episodes in splits.items():
         chosen = split_tasks(cfg, split)["tooluse"]
@@ -58,9 +58,7 @@ def tiny_build(tmp_path, **changes) -> BuildDatasetConfig:
     (a MiniWoB task costs a browser page), written under `tmp_path`."""
     (tmp_path / "params.yaml").write_text(SMALL_PARAMS)
     build = load_params(tmp_path / "params.yaml").build_dataset
-    return dataclasses.replace(build, out_dir=str(tmp_path / "traj"),
-                               metrics_path=str(tmp_path / "m.json"),
-                               suites={"tooluse": build.suites["tooluse"]}, **changes)
+    return dataclasses.replace(build, suites={"tooluse": build.suites["tooluse"]}, **changes)
 
 
 @pytest.mark.parametrize("seeds", [None, CLASHING])
@@ -69,10 +67,10 @@ def test_the_split_file_holds_the_computed_tasks(tmp_path, seeds, per_family):
     """Evaluation reads its tasks from the split file: the same tasks, in the same order,
     as computing them from the config did (specs included: the live run needs them)."""
     build = tiny_build(tmp_path, **({"seeds": seeds} if seeds else {}))
-    build_dataset(build)
+    build_dataset(build, tmp_path / "traj", tmp_path / "m.json")
     for split, _ in build.seeds.items():
         computed = split_tasks(build, split, per_family)
-        read = split_file_tasks(build, split, per_family)
+        read = split_file_tasks(build, split, tmp_path / "traj" / f"{split}.jsonl", per_family)
         assert read == computed and list(read) == ["tooluse"]
         assert [t.spec for t in read["tooluse"]] == [t.spec for t in computed["tooluse"]]
         assert read["tooluse"], split
@@ -80,13 +78,13 @@ def test_the_split_file_holds_the_computed_tasks(tmp_path, seeds, per_family):
 
 def test_recorded_tasks_skip_imported_suites_and_refuse_a_stale_file(tmp_path):
     build = tiny_build(tmp_path)
-    build_dataset(build)
+    build_dataset(build, tmp_path / "traj", tmp_path / "m.json")
     episodes = read_split_dir(tmp_path / "traj")["test"]
-    suites = build.make_suites()
+    suites = make_suites(build.suites)
     foreign = dataclasses.replace(episodes[0], suite="gaia")
     assert recorded_tasks([foreign, *episodes], suites) == split_tasks(build, "test")
     stale = dataclasses.replace(episodes[0], seed=episodes[0].seed + 1)
     with pytest.raises(ValueError, match="rebuild the dataset"):
         recorded_tasks([stale], suites)
     with pytest.raises(ValueError, match="unknown split"):
-        split_file_tasks(build, "holdout")
+        split_file_tasks(build, "holdout", tmp_path / "traj" / "test.jsonl")

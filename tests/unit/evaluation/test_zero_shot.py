@@ -16,12 +16,11 @@ from tracer1.evaluation.zero_shot import SKIP_NOTE, base_agent, base_planner
 from tracer1.trajectory import Observation
 
 
-def _params(base_model: str | None, out_dir: str = "models/base") -> SimpleNamespace:
-    """What `base_planner` reads (the real Params may lack `prepare_base` while it lands)."""
+def _params(base_model: str | None) -> SimpleNamespace:
+    """What `base_planner` reads."""
     from tests.unit.training.fixtures import tiny_policy
 
-    return SimpleNamespace(policy=tiny_policy(base_model=base_model), forecast=ForecastConfig(),
-                           prepare_base=SimpleNamespace(out_dir=out_dir))
+    return SimpleNamespace(policy=tiny_policy(base_model=base_model), forecast=ForecastConfig())
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +78,8 @@ def _prepared(hf_dir, spec: str, tmp_path):
 
 def test_base_planner_uses_the_prepared_directory_and_the_candidate_horizon(hf_dir, tmp_path):
     out = _prepared(hf_dir, "/models/some-base", tmp_path)
-    params = _params("/models/some-base", str(out))
-    agent, note = base_planner(params, first_action=True)
+    params = _params("/models/some-base")
+    agent, note = base_planner(params, base_dir=out, first_action=True)
     assert note is None and agent.meta.stage == "base"
     assert agent.first_action  # decodes as the trained policies it is compared with
     assert agent.horizon == params.forecast.horizon(params.forecast.candidate)
@@ -89,10 +88,10 @@ def test_base_planner_uses_the_prepared_directory_and_the_candidate_horizon(hf_d
 
 def test_base_planner_refuses_a_missing_or_stale_directory(hf_dir, tmp_path):
     with pytest.raises(FileNotFoundError, match="prepare-base"):
-        base_planner(_params("/models/some-base", str(tmp_path / "nowhere")))
+        base_planner(_params("/models/some-base"), base_dir=tmp_path / "nowhere")
     out = _prepared(hf_dir, "/models/another-base", tmp_path)
     with pytest.raises(ValueError, match="prepare-base"):
-        base_planner(_params("/models/some-base", str(out)))
+        base_planner(_params("/models/some-base"), base_dir=out)
 
 
 def test_base_is_an_allowed_evaluate_policy():

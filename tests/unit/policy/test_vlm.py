@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from tests.unit.training.fixtures import tiny_policy
-from tracer1.config import ConfigError, load_params
+from tracer1.config import ConfigError
 from tracer1.policy import Agent, PlanRequest, load_agent
 from tracer1.policy.model import (
     META_FILE,
@@ -24,6 +24,7 @@ from tracer1.policy.model import (
     save_model_dir,
 )
 from tracer1.policy.vlm import CHAT_TEMPLATE, IMAGE_PAD, conversation, encode
+from tracer1.stages import load_params  # with the policy package's own checks
 from tracer1.trajectory import Observation
 
 TEXTS = ['<plan>\nclick(x=312, y=540, target="ONE")\n</plan>',

@@ -111,7 +111,8 @@ def _fmt(action) -> str:
 
 def tiny_params(root: Path, *, policy: PolicyConfig | None = None, sft_steps: int = 4,
                 grpo_steps: int = 2, horizon: int = 2, save_steps: int = 100) -> Params:
-    """Params for a test run: every output under `root`, budgets of a few steps."""
+    """Params for a test run, budgets of a few steps (the outputs go under `root` through
+    `Layout(root, "v")`; `root` is kept for the callers)."""
     from tracer1.config import ForecastConfig, Stage1GrpoConfig, Stage2RftConfig, VariantConfig
 
     grpo = GrpoConfig(max_steps=grpo_steps, batch_size=4, num_generations=2, learning_rate=1e-3,
@@ -120,10 +121,7 @@ def tiny_params(root: Path, *, policy: PolicyConfig | None = None, sft_steps: in
         forecast=ForecastConfig(history=2, variants={"v": VariantConfig(horizon=horizon)},
                                 candidate="v", baseline="v"),
         policy=policy or tiny_policy(),
-        sft=SftConfig(out_dir=str(root / "models/{variant}/sft"), max_steps=sft_steps,
-                      batch_size=8, learning_rate=1e-2, warmup_steps=0),
-        stage1_grpo=Stage1GrpoConfig(**dataclasses.asdict(grpo),
-                                     out_dir=str(root / "models/{variant}/stage1")),
-        stage2_rft=Stage2RftConfig(**dataclasses.asdict(grpo),
-                                   out_dir=str(root / "models/{variant}/stage2")),
+        sft=SftConfig(max_steps=sft_steps, batch_size=8, learning_rate=1e-2, warmup_steps=0),
+        stage1_grpo=Stage1GrpoConfig(**dataclasses.asdict(grpo)),
+        stage2_rft=Stage2RftConfig(**dataclasses.asdict(grpo)),
     )

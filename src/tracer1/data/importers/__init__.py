@@ -27,6 +27,7 @@ from tracer1.data.importers.errors import ArchiveError, FieldError, ImportFailed
 from tracer1.data.importers.registry import (
     Importer,
     Record,
+    check_imports,
     get_importer,
     importer_names,
     register_importer,
@@ -42,6 +43,7 @@ __all__ = [
     "Record",
     "RecordError",
     "SplitRule",
+    "check_imports",
     "get_importer",
     "import_dataset",
     "importer_names",

@@ -20,11 +20,12 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from tracer1.config import ConfigError, ImportSourceConfig
 from tracer1.data.importers.draft import Draft
 from tracer1.data.importers.errors import RecordError
 
@@ -90,4 +91,21 @@ def get_importer(name: str, **options: Any) -> Importer:
     return factory(**options)
 
 
-__all__ = ["Importer", "Record", "get_importer", "importer_names", "register_importer"]
+def check_imports(imports: Mapping[str, ImportSourceConfig], source: str) -> None:
+    """Each `build_dataset.imports` entry names a registered format that takes its
+    `options`; a `ConfigError` naming `source` (the params file) and the key otherwise.
+    (The checks that need no importer are `tracer1.config`'s.)"""
+    formats = importer_names()
+    for name, imp in sorted(imports.items()):
+        where = f"{source}: build_dataset.imports.{name}"
+        if imp.format not in formats:
+            raise ConfigError(f"{where}.format: unknown {imp.format!r} "
+                              f"(known: {', '.join(formats)})")
+        try:
+            get_importer(imp.format, **imp.options)  # options are its constructor arguments
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}.options: {exc}") from None
+
+
+__all__ = ["Importer", "Record", "check_imports", "get_importer", "importer_names",
+           "register_importer"]

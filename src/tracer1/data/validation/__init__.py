@@ -4,7 +4,8 @@
 * `frames`  — parsed episodes flattened into ``steps`` / ``episodes`` / ``splits`` tables;
 * `gx_run`  — the only module importing Great Expectations (context, suites, Data Docs);
 * `report`  — `ValidationReport`, `Outcome`, `format_summary`;
-* `stage`   — `validate_dataset(cfg)`: strict parse → GE → ``result.json`` + ``docs/``.
+* `stage`   — `validate_dataset(cfg, input_dir, out_dir)`: strict parse → GE →
+  ``result.json`` + ``docs/``.
 
 Importing this package does not import Great Expectations.
 """

@@ -10,6 +10,7 @@ CLI prints `format_summary(report)` and exits 1 unless `report.success`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -67,15 +68,17 @@ def dataset_stats(files: Sequence[SplitFile], frames: Mapping[str, pd.DataFrame]
     }
 
 
-def validate_dataset(cfg: ValidateDatasetConfig) -> ValidationReport:
-    """Validate `cfg.input_dir`; write `result.json` and Data Docs under `cfg.out_dir`."""
-    out_dir = Path(cfg.out_dir)
+def validate_dataset(cfg: ValidateDatasetConfig, input_dir: str | os.PathLike,
+                     out_dir: str | os.PathLike) -> ValidationReport:
+    """Validate the split files in `input_dir`; write `result.json` and Data Docs under
+    `out_dir` (the stage's `Layout.trajectories` and `Layout.validation`)."""
+    out_dir = Path(out_dir)
     result_path = out_dir / RESULT_FILE
     docs_dir = out_dir / DOCS_DIR
     paths = {"result_json": str(result_path)}
     started = time.perf_counter()
     try:
-        files = load_split_files(cfg.input_dir, cfg.splits)
+        files = load_split_files(input_dir, cfg.splits)
     except DataFileError as exc:
         return _unreadable(exc, result_path, docs_dir, paths)
     timings = {"read": time.perf_counter() - started}
