@@ -1,11 +1,14 @@
 """Write docs/results.md from a finished run's measured files (nothing typed in by hand).
 
     python scripts/results_doc.py --wall "52 min 10 s" [--root .] [--out docs/results.md]
+                                  [--readme README.md]
 
 Reads `reports/` (every stage's metrics, the eval report, the gate decision), the prompt
 and plan token counts of the training windows under the prepared base's tokenizer, and
 the git commit, and writes one Markdown page: what ran, how long each stage took, what the
-planners learned, and what the gate decided.
+planners learned, and what the gate decided. The README's results table (between the
+`README_BEGIN` and `README_END` markers) is rewritten from the same report, so every
+number the README shows comes from the run's files.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 STAGES = ("sft", "stage1_grpo", "collect_feedback", "stage2_rft")
+README_BEGIN = "<!-- results: written by scripts/results_doc.py from reports/eval/report.json -->"
+README_END = "<!-- /results -->"
+SUITE_NAMES = {"miniwob": "MiniWoB mix", "tooluse": "tool use"}
+ORDER = ("base", "sft", "stage1", "stage2", "reactive", "champion")  # the recipe's order
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -75,6 +82,51 @@ def token_rows(root: Path, horizons: dict[str, int], history: int, budget: int) 
     return rows
 
 
+def _cell(section: dict[str, Any]) -> str:
+    """`21/50 (42%, 29–56%)`: successes of episodes, the rate and its interval."""
+    n = section["episodes"]
+    k = round(section["success_rate"] * n)
+    lo, hi = section["ci95"]
+    return f"{k}/{n} ({section['success_rate']:.0%}, {lo:.0%}–{hi:.0%})"
+
+
+def readme_lines(report: dict[str, Any], source: str) -> list[str]:
+    """The README's results block: one row per evaluated policy, one column per suite
+    (successes, rate, interval), then the candidate's success per family."""
+    policies, roles = report["policies"], report.get("roles", {})
+    suites = sorted({s for p in policies.values() for s in p["suites"]})
+    role_of = {v: k for k, v in roles.items() if k in ("candidate", "baseline") and v}
+    lines = [
+        f"{source}; held-out test seeds, {report.get('confidence', 0.95):.0%} Wilson "
+        "intervals:",
+        "",
+        "| policy | " + " | ".join(SUITE_NAMES.get(s, s) for s in suites) + " |",
+        "|---|" + "---|" * len(suites),
+    ]
+    names = sorted(policies, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+    for name in names:
+        policy = policies[name]
+        label = f"`{name}`" + (f", the {role_of[name]}" if name in role_of else "")
+        cells = [_cell(policy["suites"][s]) if s in policy["suites"] else "—" for s in suites]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    candidate = policies.get(roles.get("candidate") or "", {}).get("suites", {})
+    families = [f"{family} {round(f['success_rate'] * f['episodes'])}/{f['episodes']}"
+                for s in suites for family, f in sorted(candidate.get(s, {})
+                                                        .get("families", {}).items())]
+    if families:
+        lines += ["", "The candidate by family: " + ", ".join(families) + "."]
+    return lines
+
+
+def replace_block(text: str, lines: list[str], where: str = "README.md") -> str:
+    """`text` with what lies between the results markers replaced by `lines`."""
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{where}: no {README_BEGIN!r} … {README_END!r} block to rewrite")
+    head = text[: start + len(README_BEGIN)]
+    return head + "\n" + "\n".join(lines) + "\n" + text[end:]
+
+
 def main(argv: list[str] | None = None) -> None:
     from tracer1.config import load_params
 
@@ -82,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, default=Path("."))
     parser.add_argument("--out", type=Path, default=Path("docs/results.md"))
     parser.add_argument("--wall", default="?", help="the measured `make run` wall time")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="also rewrite this README's results block (e.g. README.md)")
     args = parser.parse_args(argv)
     root = args.root
     params = load_params(root / "params.yaml")
@@ -117,6 +171,14 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
+    if args.readme is not None:
+        report = _json(root / "reports" / "eval" / "report.json")
+        source = (f"Measured {dt.date.today().isoformat()}, `make run` on a fresh clone of "
+                  f"`{_commit(root)}` ({args.wall}, 2 CPU cores)")
+        text = replace_block(args.readme.read_text(encoding="utf-8"),
+                             readme_lines(report, source), str(args.readme))
+        args.readme.write_text(text, encoding="utf-8")
+        print(f"rewrote the results block of {args.readme}")
 
 
 if __name__ == "__main__":
