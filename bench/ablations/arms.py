@@ -1,8 +1,9 @@
 """The ablations as data: arms (name → `-S` overrides), budget presets, seeds and tables.
 
 An arm is one training configuration; `run.py` runs every arm once per training seed
-with ``dvc exp run --temp -S key=value ... evaluate``, so `params.yaml` stays as it is.
-Overrides use DVC's Hydra syntax: ``key=value`` sets, ``~key`` deletes (`DELETE`).
+with ``dvc exp run --temp -S ++key=value ... evaluate``, so `params.yaml` stays as it is.
+Overrides use DVC's Hydra syntax: ``++key=value`` sets a key, adding it where params.yaml
+leaves it to its config.py default; ``~key`` deletes (`DELETE`).
 
 Every arm trains ONE planner variant (`anticipatory`, at the arm's horizon): the
 reactive variant is deleted and `forecast.baseline` points at the candidate, so no
@@ -293,10 +294,12 @@ def set_param_args(values: Mapping[str, Any]) -> list[str]:
     """``-S`` arguments for `dvc exp run`: deletions first, then the settings in order.
 
     >>> set_param_args({"sft.seed": 1, "forecast.variants.reactive": DELETE})
-    ['-S', '~forecast.variants.reactive', '-S', 'sft.seed=1']
+    ['-S', '~forecast.variants.reactive', '-S', '++sft.seed=1']
     """
     deletions = [f"~{key}" for key, value in values.items() if value is DELETE]
-    settings = [f"{key}={hydra_value(value)}" for key, value in values.items()
+    # `++`: params.yaml sets only what differs from the defaults, so a key may be absent
+    # (plain `key=` refuses a new key; `++` adds it, and sets an existing one the same way).
+    settings = [f"++{key}={hydra_value(value)}" for key, value in values.items()
                 if value is not DELETE]
     return [arg for item in (*deletions, *settings) for arg in ("-S", item)]
 

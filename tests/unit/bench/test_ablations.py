@@ -92,16 +92,17 @@ def test_every_arm_of_a_budget_is_scored_on_the_same_tasks(budget):
 
 
 def _apply_like_dvc(data: dict, values: dict) -> dict:
-    """What `dvc exp run -S` does to params.yaml: `~key` deletes, `key=value` sets a key
-    that must already exist (DVC refuses a new one without `+`)."""
+    """What `dvc exp run -S` does to params.yaml: `~key` deletes a key that must exist,
+    `++key=value` sets a key, adding it (and its sections) where params.yaml leaves it to
+    its config.py default."""
     out = copy.deepcopy(data)
     for dotted, value in values.items():
         *parents, leaf = dotted.split(".")
         node = out
         for key in parents:
-            node = node[key]
-        assert leaf in node, f"{dotted}: not in params.yaml (dvc exp run -S would refuse it)"
+            node = node.setdefault(key, {})
         if value is arms.DELETE:
+            assert leaf in node, f"{dotted}: not in params.yaml (dvc exp run -S would refuse it)"
             del node[leaf]
         else:
             node[leaf] = value
@@ -158,8 +159,8 @@ def test_set_param_args_hydra_syntax():
     })
     assert args[:2] == ["-S", "~a.b"]
     assert args[3::2] == [
-        "x.fam=['click-button', 'book-flight']", "x.n=null", "x.f=0.5", "x.flag=true",
-        "x.seeds={start: 0, stop: 6}", "x.s='anticipatory'",
+        "++x.fam=['click-button', 'book-flight']", "++x.n=null", "++x.f=0.5", "++x.flag=true",
+        "++x.seeds={start: 0, stop: 6}", "++x.s='anticipatory'",
     ]
     with pytest.raises(ValueError, match="quotes"):
         arms.hydra_value("it's")
