@@ -113,13 +113,15 @@ def _options(pairs: list[str]) -> dict[str, object]:
     """``KEY=VALUE`` pairs → importer options; each value read as YAML (``3`` is an int)."""
     import yaml
 
+    from tracer1.config import yaml_load
+
     options: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise _fail(f"error: --option {pair!r}: expected KEY=VALUE", 2)
         try:
-            options[key.strip()] = yaml.safe_load(value) if value else ""
+            options[key.strip()] = yaml_load(value) if value else ""
         except yaml.YAMLError as exc:
             raise _fail(f"error: --option {pair!r}: {exc}", 2) from None
     return options

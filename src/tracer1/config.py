@@ -509,13 +509,35 @@ def from_dict(cls: type, data: dict[str, Any] | None, source: str = "params") ->
         raise ConfigError(f"{source}: {str(exc).lstrip('.')}") from None
 
 
+def yaml_load(text: str) -> Any:
+    r"""YAML as `yaml.safe_load` reads it, except that `1e-05` is a float (YAML 1.2) rather
+    than the string YAML 1.1 makes of an exponent without a dot: DVC writes floats that
+    way (`dvc exp run -S stage1_grpo.learning_rate=1e-05`).
+
+    >>> yaml_load("lr: 1e-05\nb: 1.5e+3\nc: .5\nd: 1_000\ne: 1e5x")
+    {'lr': 1e-05, 'b': 1500.0, 'c': 0.5, 'd': 1000, 'e': '1e5x'}
+    """
+    import re
+
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"))
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_mapping(path: str | Path, what: str, shape: str) -> dict[str, Any] | None:
     """The YAML mapping in `path` (None for an empty file); a missing file, bad YAML or
     another shape is a `ConfigError` naming the file (`what` it is, the `shape` expected)."""
     import yaml
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: {what} not found") from None
     except yaml.YAMLError as exc:

@@ -246,13 +246,13 @@ def _scratch(stage: str, variant: str | None, pipeline_id: str | None
 
 
 def _overrides(run_parameters: Mapping[str, str]) -> dict[str, Any]:
-    import yaml
+    from tracer1.config import yaml_load
 
     unknown = set(run_parameters) - set(RUN_PARAMETERS)
     if unknown:
         raise ValueError(f"unknown run parameters {sorted(unknown)} "
                          f"(known: {', '.join(RUN_PARAMETERS)})")
-    return {key: yaml.safe_load(value)
+    return {key: yaml_load(value)
             for name, value in run_parameters.items() if value != ""
             for key in RUN_PARAMETERS[name]}
 

@@ -82,3 +82,12 @@ def test_sft_suite_weights_load_and_reject_negative_shares(tmp_path):
     assert params.sft.suite_weights == {"tooluse": 3, "miniwob": 1}
     with pytest.raises(ConfigError, match=r"params\.yaml: sft\.suite_weights\.tooluse: must be"):
         load_params(write(tmp_path, "sft:\n  suite_weights: {tooluse: -1}\n"))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import tracer1.config
+
+    result = doctest.testmod(tracer1.config)
+    assert result.attempted > 0 and result.failed == 0
