@@ -144,7 +144,7 @@ def run_stage2(
         feedback_dir = layout.feedback
     vision = model_kind(read_meta(model_in).kind).vision  # a VLM also gets the screenshots
     dataset = feedback_dataset(feedback_dir, horizon=horizon, history=history, images=vision)
-    options = {name: dict(cfg.options) for name, cfg in params.build_dataset.suites.items()}
+    options = {name: dict(cfg.options) for name, cfg in params.suites.items()}
     reward = GroundedExecutionReward(suite_options=options)
     try:
         metrics = run_grpo(
