@@ -16,7 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracer1.lineage import TRAJECTORIES, dvc_out_hash
+from tracer1.layout import Layout
+from tracer1.lineage import dvc_out_hash
 
 TIMEOUT_S = 1800
 
@@ -33,9 +34,11 @@ class Fetched:
 
 
 def fetch_trajectories(repo: str, rev: str, out_dir: str | os.PathLike,
-                       path: str = TRAJECTORIES) -> Fetched:
-    """Download `path` as DVC tracks it at `rev` of `repo` (a git URL or a local
-    repository) into `out_dir`, replacing it only once the download is complete."""
+                       path: str | None = None) -> Fetched:
+    """Download `path` (default: the expert trajectories, `Layout.trajectories`) as DVC
+    tracks it at `rev` of `repo` (a git URL or a local repository) into `out_dir`,
+    replacing it only once the download is complete."""
+    path = path if path is not None else Layout().trajectories.as_posix()
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=out.parent) as tmp:
