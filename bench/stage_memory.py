@@ -144,7 +144,7 @@ def small_params(source: Path, *, sft_steps: int, grpo_steps: int) -> dict[str, 
     build = params.setdefault("build_dataset", {})
     suites = build.get("suites") or {}
     build["suites"] = {"tooluse": suites.get("tooluse") or {}}  # no browsers for the feedback
-    params.setdefault("collect_feedback", {}).update(episodes_per_family=1, max_steps=2)
+    params.setdefault("collect_feedback", {}).update(episodes_per_family=1, episode_limit=2)
     params["tracking"] = {**(params.get("tracking") or {}),
                           "tracking_uri": "sqlite:///mlflow/mlflow.db",
                           "artifact_location": "mlflow/artifacts"}

@@ -22,7 +22,7 @@ suites:
   tooluse: {difficulties: [1, 2, 3]}
   miniwob: {families: [click-button], episodes_per_family: 2, options: {episodes_in_flight: 2}}
 build_dataset:
-  max_steps: 30
+  episode_limit: 30
   seeds:
     train: {start: 0, stop: 6}
     val: {start: 6, stop: 8}
@@ -41,9 +41,9 @@ policy:
   max_new_tokens: 48
 sft: {max_steps: 8, batch_size: 4, warmup_steps: 0}
 stage1_grpo: {max_steps: 2, batch_size: 4, num_generations: 2, save_steps: 1}
-collect_feedback: {episodes_per_family: 1, max_steps: 3}
+collect_feedback: {episodes_per_family: 1, episode_limit: 3}
 stage2_rft: {max_steps: 2, batch_size: 4, num_generations: 2, save_steps: 1}
-evaluate: {episodes_per_family: 1, max_steps: 3, bootstrap_samples: 50}
+evaluate: {episodes_per_family: 1, episode_limit: 3, bootstrap_samples: 50}
 promote:
   model_name: tracer1-planner  # dvc.yaml lists this key
   floors: {tooluse: 0.0, miniwob: 0.0}

@@ -195,8 +195,8 @@ class BuildDatasetConfig:
     """The top-level `suites` section (`Params` sets it; params.yaml cannot): the tasks of
     every split are drawn from them."""
     seeds: SplitSeeds = SplitSeeds()
-    max_steps: int = 30
-    """Episode step budget for the expert."""
+    episode_limit: int = 30
+    """Steps the expert may take in one episode."""
     keep_failed: bool = False
     """Keep episodes the expert failed (they are never used as references)."""
     screenshots: bool = True
@@ -215,8 +215,8 @@ class BuildDatasetConfig:
 class ValidateDatasetConfig:
     """`validate_dataset`: Great Expectations suite over steps and episodes."""
 
-    min_steps: int = 1
-    max_steps: int = 64
+    min_episode_steps: int = 1
+    max_episode_steps: int = 64
     """Sane episode length bounds (inclusive)."""
     max_instruction_chars: int = 4000
     max_observation_chars: int = 20000
@@ -351,7 +351,8 @@ class CollectFeedbackConfig:
     split: str = "train"
     """Task seeds come from this split's seed range (never from val/test)."""
     episodes_per_family: int = 30
-    max_steps: int = 12
+    episode_limit: int = 12
+    """Planner steps per episode (a suite's `step_limits` can bound a task lower)."""
     sample: bool = True
     """Sample forecasts (broader state coverage) rather than decode greedily."""
 
@@ -374,7 +375,9 @@ class EvaluateConfig:
     offline_episodes_per_family: int | None = None
     """Imported (offline-only) suites: held-out episodes scored per family, the first by
     seed (a stable hash for imports); None scores the whole split, as published numbers do."""
-    max_steps: int = 12
+    episode_limit: int = 12
+    """Planner steps per closed-loop episode (a suite's `step_limits` can bound a task
+    lower)."""
     stop_after_invalid: int | None = None
     """End a closed-loop episode, failed, after this many invalid forecasts in a row (the
     zero-shot base writes no action at all and would run out every step budget); None:

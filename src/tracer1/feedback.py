@@ -106,7 +106,7 @@ def collect_feedback(
 ) -> dict[str, Any]:
     """Run `planner` on every task (suite name → tasks); write the feedback and its metrics.
 
-    `cfg.max_steps` bounds each episode and `cfg.sample` picks sampled or greedy
+    `cfg.episode_limit` bounds each episode and `cfg.sample` picks sampled or greedy
     forecasts; `out_dir` and `metrics_path` are passed resolved (the caller fills
     in the variant). `suites` supplies configured suite instances by name (default:
     `get_suite(name)`). Returns the metrics, also written to `metrics_path`.
@@ -114,7 +114,8 @@ def collect_feedback(
     traces: list[EpisodeTrace] = []
     for name, tasks in sorted(suites_and_tasks.items()):
         suite = _suite(name, suites)
-        traces += run_episodes(planner, suite, tasks, max_steps=cfg.max_steps, sample=cfg.sample,
+        traces += run_episodes(planner, suite, tasks, max_steps=cfg.episode_limit,
+                               sample=cfg.sample,
                                expert=suite.expert(), batch_size=batch_size,
                                progress=f"collect_feedback on {name}")
     records = (feedback_record(trace, state, _save_screenshot(out_dir, trace, state))

@@ -207,7 +207,7 @@ def test_missing_or_empty_split_fails_the_split_expectation(tmp_path, empty):
     assert f"{data / 'test.jsonl'} (split test) n_episodes=0" in format_summary(report)
 
 
-@pytest.mark.parametrize("limits", [{"min_steps": 4}, {"max_steps": 2}])
+@pytest.mark.parametrize("limits", [{"min_episode_steps": 4}, {"max_episode_steps": 2}])
 def test_limits_come_from_the_config(tmp_path, limits):
     report = validate(tmp_path, records(), max_observation_chars=4, **limits)
     failed(report, "steps", "expect_column_values_to_be_between", "obs_chars")

@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_repo_params_load_and_choose_values():
     params = load_params(REPO / "params.yaml")
     assert isinstance(params, Params)
-    assert params.build_dataset.max_steps == 30 and params.sft.balance_families
+    assert params.build_dataset.episode_limit == 30 and params.sft.balance_families
     assert "tooluse" in params.suites and params.build_dataset.suites == params.suites
 
 
@@ -33,8 +33,8 @@ def test_wrong_type_is_an_error_not_a_default(tmp_path):
 
 
 def test_bool_is_not_an_int(tmp_path):
-    with pytest.raises(ConfigError, match="max_steps"):
-        load_params(write(tmp_path, "build_dataset:\n  max_steps: true\n"))
+    with pytest.raises(ConfigError, match="episode_limit"):
+        load_params(write(tmp_path, "build_dataset:\n  episode_limit: true\n"))
 
 
 def test_overlapping_split_seeds_rejected(tmp_path):

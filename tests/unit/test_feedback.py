@@ -20,7 +20,7 @@ from tracer1.trajectory import Observation, observation_to_json
 
 SUITE = get_suite("tooluse")
 TASKS = make_tasks(SUITE, range(3))
-CFG = CollectFeedbackConfig(max_steps=10, sample=True)
+CFG = CollectFeedbackConfig(episode_limit=10, sample=True)
 
 
 def _json(value):
@@ -104,7 +104,7 @@ def test_expert_planner_agrees_everywhere(tmp_path):
 
 def test_garbage_planner_agrees_nowhere(tmp_path):
     metrics = collect_feedback(GarbagePlanner(), {"tooluse": TASKS[:3]},
-                               CollectFeedbackConfig(max_steps=2), tmp_path / "d",
+                               CollectFeedbackConfig(episode_limit=2), tmp_path / "d",
                                tmp_path / "m.json")
     assert metrics["states"] == 6 and metrics["success_rate"] == 0.0
     assert metrics["first_action_type_agreement"] == 0.0

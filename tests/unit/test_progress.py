@@ -148,8 +148,9 @@ def test_evaluate_and_collect_feedback_report_their_episodes(every_update, tmp_p
     from tracer1.config import EvaluateConfig
 
     evaluate_planners({"stage2": GarbagePlanner()}, {"tooluse": TASKS[:3]}, {},
-                      EvaluateConfig(max_steps=2))
-    collect_feedback(GarbagePlanner(), {"tooluse": TASKS[:2]}, CollectFeedbackConfig(max_steps=2),
+                      EvaluateConfig(episode_limit=2))
+    collect_feedback(GarbagePlanner(), {"tooluse": TASKS[:2]},
+                     CollectFeedbackConfig(episode_limit=2),
                      tmp_path / "d", tmp_path / "m.json")
     lines = every_update()
     assert _counts(lines, "evaluate stage2 on tooluse")[-1] == 3
@@ -189,7 +190,7 @@ def test_evaluate_reports_its_offline_steps(every_update):
 
     episodes = _episodes(range(230, 232))
     evaluate_planners({"stage2": GarbagePlanner()}, {"tooluse": TASKS[:1]},
-                      {"tooluse": episodes}, EvaluateConfig(max_steps=2))
+                      {"tooluse": episodes}, EvaluateConfig(episode_limit=2))
     steps = sum(len(e.steps) for e in episodes)
     assert _counts(every_update(), "evaluate stage2 offline on tooluse")[-1] == steps
 

@@ -287,7 +287,7 @@ def build_dataset(cfg: BuildDatasetConfig, out_dir: str | os.PathLike,
                                   "episodes")
                 solved = 0
                 for done, (job, task) in enumerate(jobs, 1):
-                    episode = expert_episode(suites[job.suite], task, job.split, cfg.max_steps,
+                    episode = expert_episode(suites[job.suite], task, job.split, cfg.episode_limit,
                                              env=envs[job.suite], screenshot_root=root)
                     stats[(job.suite, job.family)].append(episode)
                     solved += episode.success

@@ -151,7 +151,7 @@ def evaluate_planners(
 ) -> dict[str, Any]:
     """Score every planner on the same tasks (suite name → tasks); return the report dict.
 
-    Closed loop: greedy, `cfg.max_steps` steps per episode; Wilson score intervals and
+    Closed loop: greedy, `cfg.episode_limit` steps per episode; Wilson score intervals and
     Newcombe paired differences at `cfg.confidence` (`cfg.bootstrap_samples` and
     `cfg.seed` no longer enter the report: nothing is resampled).
     Offline: `heldout_episodes[suite]` (expert episodes of `cfg.split`); a suite
@@ -175,7 +175,7 @@ def evaluate_planners(
         sections = {}
         for suite_name, tasks in sorted(suites_tasks.items()):
             start = time.monotonic()
-            traces = run_episodes(planner, resolved[suite_name], tasks, max_steps=cfg.max_steps,
+            traces = run_episodes(planner, resolved[suite_name], tasks, max_steps=cfg.episode_limit,
                                   sample=False, batch_size=batch_size,
                                   stop_after_invalid=cfg.stop_after_invalid,
                                   progress=f"evaluate {name} on {suite_name}")

@@ -192,7 +192,7 @@ def test_evaluate_scores_the_chosen_checkpoints_and_a_candidate_baseline_once(
         build_dataset=BuildDatasetConfig(
             seeds=SplitSeeds(train=SeedRange(0, 4), val=SeedRange(100, 102),
                              test=SeedRange(300, 300))),
-        evaluate=EvaluateConfig(split="val", episodes_per_family=1, max_steps=3,
+        evaluate=EvaluateConfig(split="val", episodes_per_family=1, episode_limit=3,
                                 bootstrap_samples=20, policies=("stage2",)),
     )
     assert params.forecast.baseline == params.forecast.candidate

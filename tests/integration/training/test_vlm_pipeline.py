@@ -106,7 +106,7 @@ def test_feedback_stage2_and_evaluation_see_the_screen(root, sft, miniwob_suite,
     # collect_feedback: the planner sees the live screen; Stage 2 gets it from the records.
     planner = load_agent(root / "models/v/stage1", seed=0)
     feedback = root / "feedback"
-    collect_feedback(planner, tasks, CollectFeedbackConfig(max_steps=2), feedback,
+    collect_feedback(planner, tasks, CollectFeedbackConfig(episode_limit=2), feedback,
                      root / "feedback.json", suites={"miniwob": miniwob_suite})
     lines = (feedback / "feedback.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
@@ -132,7 +132,7 @@ def test_feedback_stage2_and_evaluation_see_the_screen(root, sft, miniwob_suite,
     heldout = {"miniwob": read_episodes(root / "traj/test.jsonl")}
     assert all(s.observation.screenshot for ep in heldout["miniwob"] for s in ep.steps)
     before = len(vision_calls)
-    cfg = dataclasses.replace(EvaluateConfig(), max_steps=1, bootstrap_samples=20)
+    cfg = dataclasses.replace(EvaluateConfig(), episode_limit=1, bootstrap_samples=20)
     report = evaluate_planners({"stage2": agent}, {"miniwob": tasks["miniwob"][:1]}, heldout,
                                cfg, suites={"miniwob": miniwob_suite})
     section = report["policies"]["stage2"]["suites"]["miniwob"]

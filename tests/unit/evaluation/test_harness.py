@@ -19,7 +19,7 @@ SUITE = get_suite("tooluse")
 TASKS = make_tasks(SUITE, range(230, 236))  # 30 tasks, 10 per difficulty
 HELDOUT_TASKS = make_tasks(SUITE, range(240, 242))
 HELDOUT = {"tooluse": [expert_episode(SUITE, t, "test", 30) for t in HELDOUT_TASKS]}
-CFG = EvaluateConfig(max_steps=10, bootstrap_samples=300, confidence=0.9, seed=5)
+CFG = EvaluateConfig(episode_limit=10, bootstrap_samples=300, confidence=0.9, seed=5)
 ROLES = {"candidate": "stage2", "baseline": "reactive", "champion": "champion"}
 
 
@@ -63,7 +63,7 @@ def test_scores_order_the_policies(report):
     assert 0.0 < noisy["success_rate"] < 1.0
     assert noisy["ci95"][0] < noisy["success_rate"] < noisy["ci95"][1]
     assert repeat["success_rate"] == garbage["success_rate"] == 0.0
-    assert garbage["invalid_action_rate"] == 1.0 and garbage["mean_steps"] == CFG.max_steps
+    assert garbage["invalid_action_rate"] == 1.0 and garbage["mean_steps"] == CFG.episode_limit
     assert repeat["repetition_rate"] == pytest.approx(0.9)
     assert expert["offline"]["step_success_rate"] == 1.0
     assert garbage["offline"]["step_success_rate"] == 0.0

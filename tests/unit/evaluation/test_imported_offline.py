@@ -40,7 +40,7 @@ FIXTURES = REPO / "data" / "fixtures" / "importers"
 SUITE = get_suite("tooluse")
 TASKS = make_tasks(SUITE, range(230, 232))
 HELDOUT = {"tooluse": [expert_episode(SUITE, t, "test", 30) for t in TASKS[:2]]}
-CFG = EvaluateConfig(max_steps=10, bootstrap_samples=200, confidence=0.9, seed=0)
+CFG = EvaluateConfig(episode_limit=10, bootstrap_samples=200, confidence=0.9, seed=0)
 ROLES = {"candidate": "stage2", "baseline": "reactive", "champion": "champion"}
 
 

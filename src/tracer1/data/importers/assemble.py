@@ -89,9 +89,10 @@ def assemble(draft: Draft, suite: str, limits: ValidateDatasetConfig) -> Assembl
     if len(instruction) > limits.max_instruction_chars:
         raise FieldError("instruction", f"{len(instruction)} characters, over the "
                                         f"{limits.max_instruction_chars} limit")
-    if not limits.min_steps <= len(draft.steps) <= limits.max_steps:
+    if not limits.min_episode_steps <= len(draft.steps) <= limits.max_episode_steps:
         raise FieldError("steps", f"{len(draft.steps)} steps, outside the "
-                                  f"{limits.min_steps}..{limits.max_steps} episode length")
+                                  f"{limits.min_episode_steps}..{limits.max_episode_steps} "
+                                  "episode length")
     copies: list[tuple[str, object, str]] = []
     steps = []
     for i, draft_step in enumerate(draft.steps):

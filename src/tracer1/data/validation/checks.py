@@ -197,7 +197,8 @@ def episode_checks(cfg: ValidateDatasetConfig) -> Iterator[Check]:
         {"column": "success_ok", "value_set": [1]},
         "success claimed but the last step earned no reward",
     )
-    yield _between("episodes", "n_steps", cfg.min_steps, cfg.max_steps, "episode length")
+    yield _between("episodes", "n_steps", cfg.min_episode_steps, cfg.max_episode_steps,
+                   "episode length")
     yield Check(
         "episodes", "expect_column_values_to_be_in_set",
         {"column": "seed_splits", "value_set": [1]},

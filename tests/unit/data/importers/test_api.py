@@ -60,7 +60,7 @@ def test_configured_fractions_and_own_split_switch(fixture_copy, tmp_path):
 def test_limits_come_from_the_validation_config(fixture_copy, tmp_path):
     with pytest.raises(ImportFailed, match=r"steps: 6 steps, outside the 1..5 episode length"):
         import_dataset("androidcontrol", fixture_copy("androidcontrol"), tmp_path / "o",
-                       limits=ValidateDatasetConfig(max_steps=5))
+                       limits=ValidateDatasetConfig(max_episode_steps=5))
 
 
 def test_ids_seeds_and_assembly_checks():
