@@ -90,9 +90,11 @@ def _cell(section: dict[str, Any]) -> str:
     return f"{k}/{n} ({section['success_rate']:.0%}, {lo:.0%}–{hi:.0%})"
 
 
-def readme_lines(report: dict[str, Any], source: str) -> list[str]:
+def readme_lines(report: dict[str, Any], source: str,
+                 decision: dict[str, Any] | None = None) -> list[str]:
     """The README's results block: one row per evaluated policy, one column per suite
-    (successes, rate, interval), then the candidate's success per family."""
+    (successes, rate, interval), then the candidate's success per family and, given the
+    gate's `decision`, what it decided and why."""
     policies, roles = report["policies"], report.get("roles", {})
     suites = sorted({s for p in policies.values() for s in p["suites"]})
     role_of = {v: k for k, v in roles.items() if k in ("candidate", "baseline") and v}
@@ -115,6 +117,12 @@ def readme_lines(report: dict[str, Any], source: str) -> list[str]:
                                                         .get("families", {}).items())]
     if families:
         lines += ["", "The candidate by family: " + ", ".join(families) + "."]
+    if decision:
+        reasons = decision.get("reasons", [])
+        failed = [r for r in reasons if not r.startswith("PASS")]
+        lines += ["", f"The gate: **{decision.get('decision', '?')}**"
+                  + (f" ({'; '.join(failed)})." if failed else
+                     f", every check passed ({len(reasons)}).")]
     return lines
 
 
@@ -176,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         source = (f"Measured {dt.date.today().isoformat()}, `make run` on a fresh clone of "
                   f"`{_commit(root)}` ({args.wall}, 2 CPU cores)")
         text = replace_block(args.readme.read_text(encoding="utf-8"),
-                             readme_lines(report, source), str(args.readme))
+                             readme_lines(report, source, decision), str(args.readme))
         args.readme.write_text(text, encoding="utf-8")
         print(f"rewrote the results block of {args.readme}")
 

@@ -45,6 +45,15 @@ def test_one_row_per_policy_with_counts_rates_and_intervals():
     assert lines[-1] == "The candidate by family: click-button 8/10."
 
 
+def test_the_gate_line_names_the_failed_checks():
+    passed = {"decision": "promote", "reasons": ["PASS a", "PASS b"]}
+    assert results_doc.readme_lines(REPORT, "x", passed)[-1] == (
+        "The gate: **promote**, every check passed (2).")
+    rejected = {"decision": "reject", "reasons": ["PASS a", "FAIL tooluse: below floor"]}
+    assert results_doc.readme_lines(REPORT, "x", rejected)[-1] == (
+        "The gate: **reject** (FAIL tooluse: below floor).")
+
+
 def test_the_block_is_replaced_in_place_and_a_second_write_changes_nothing():
     text = (f"# x\n\nbefore\n{results_doc.README_BEGIN}\nold table\n"
             f"{results_doc.README_END}\nafter\n")
