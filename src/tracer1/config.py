@@ -589,7 +589,47 @@ def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: st
     return out
 
 
+_GRPO_BOUNDS = {"max_steps": 0, "batch_size": 1, "num_generations": 2, "save_steps": 1,
+                "learning_rate": 0.0, "beta": 0.0, "temperature": 0.0}
+LOWER_BOUNDS: dict[str, dict[str, int | float]] = {
+    "build_dataset": {"episode_limit": 1},
+    "validate_dataset": {"min_episode_steps": 0, "max_episode_steps": 1,
+                         "max_instruction_chars": 1, "max_observation_chars": 1,
+                         "max_elements": 0},
+    "policy": {"max_prompt_tokens": 1, "max_new_tokens": 1},
+    "sft": {"max_steps": 0, "batch_size": 1, "warmup_steps": 0, "learning_rate": 0.0},
+    "stage1_grpo": _GRPO_BOUNDS,
+    "stage2_rft": _GRPO_BOUNDS,
+    "collect_feedback": {"episodes_per_family": 1, "episode_limit": 1},
+    "evaluate": {"episodes_per_family": 1, "episode_limit": 1, "stop_after_invalid": 1,
+                 "offline_per_family": 0, "offline_episodes_per_family": 0,
+                 "bootstrap_samples": 1},
+}
+"""section → field → the least value it takes (None, where a field allows it, is not
+checked). A GRPO group needs two completions to have an advantage; a learning rate of 0
+trains nothing but is a valid control."""
+
+
+def _check_bounds(params: Params, source: str) -> None:
+    for section, bounds in LOWER_BOUNDS.items():
+        cfg = getattr(params, section)
+        for name, least in bounds.items():
+            value = getattr(cfg, name)
+            if value is not None and value < least:
+                raise ConfigError(f"{source}: {section}.{name}: must be >= {least}, "
+                                  f"got {value!r}")
+    limits = params.validate_dataset
+    if limits.min_episode_steps > limits.max_episode_steps:
+        raise ConfigError(f"{source}: validate_dataset.min_episode_steps: "
+                          f"{limits.min_episode_steps} > max_episode_steps "
+                          f"{limits.max_episode_steps}")
+    if not 0.0 < params.evaluate.confidence < 1.0:
+        raise ConfigError(f"{source}: evaluate.confidence: must be between 0 and 1 "
+                          f"(exclusive), got {params.evaluate.confidence!r}")
+
+
 def _check(params: Params, source: str) -> None:
+    _check_bounds(params, source)
     ranges = params.build_dataset.seeds.items()
     for name, r in ranges:
         if r.stop < r.start:

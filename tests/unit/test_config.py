@@ -91,3 +91,32 @@ def test_docstring_examples():
 
     result = doctest.testmod(tracer1.config)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("section,key,value", [
+    ("stage1_grpo", "num_generations", 0),   # was a ZeroDivisionError traceback
+    ("stage2_rft", "num_generations", 1),
+    ("sft", "batch_size", -1),
+    ("sft", "learning_rate", -0.001),
+    ("evaluate", "episode_limit", 0),
+    ("collect_feedback", "episodes_per_family", -2),
+    ("validate_dataset", "max_episode_steps", 0),
+])
+def test_a_value_out_of_range_is_an_error_naming_the_file_and_key(tmp_path, section, key, value):
+    import yaml
+
+    data = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
+    data[section] = {**(data.get(section) or {}), key: value}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"params.yaml: {section}.{key}: must be >= "):
+        load_params(path)
+
+
+def test_every_bounded_field_exists():
+    from tracer1.config import LOWER_BOUNDS
+
+    params = load_params("params.yaml")
+    for section, bounds in LOWER_BOUNDS.items():
+        for name in bounds:
+            assert hasattr(getattr(params, section), name), f"{section}.{name}"
