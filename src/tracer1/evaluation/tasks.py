@@ -35,6 +35,12 @@ from tracer1.envs.base import Suite, make_suites
 from tracer1.trajectory import Episode, Task
 
 
+def _check_split(build: BuildDatasetConfig, split: str) -> None:
+    names = [name for name, _ in build.seeds.items()]
+    if split not in names:
+        raise ValueError(f"unknown split {split!r} (known: {', '.join(names)})")
+
+
 def split_tasks(
     build: BuildDatasetConfig, split: str, episodes_per_family: int | None = None,
     suites: dict[str, Suite] | None = None,
@@ -44,9 +50,7 @@ def split_tasks(
     `suites` (from `envs.base.make_suites`) are the ones the caller will run the tasks in;
     without them the tasks are made in suites built here.
     """
-    names = [name for name, _ in build.seeds.items()]
-    if split not in names:
-        raise ValueError(f"unknown split {split!r} (known: {', '.join(names)})")
+    _check_split(build, split)
     chosen: dict[str, list[Task]] = defaultdict(list)
     per_family: dict[tuple[str, str], int] = defaultdict(int)
     for job, task in iter_tasks(build, suites=suites, split=split):
@@ -66,9 +70,7 @@ def split_file_tasks(
 ) -> dict[str, list[Task]]:
     """`split_tasks`, read from the split file `build_dataset` wrote at `path`
     (`Layout.split_file(split)`; `recorded_tasks`)."""
-    names = [name for name, _ in build.seeds.items()]
-    if split not in names:
-        raise ValueError(f"unknown split {split!r} (known: {', '.join(names)})")
+    _check_split(build, split)
     suites = suites or make_suites(build.suites)
     chosen = {name: suites[name] for name in sorted(build.suites)}
     return recorded_tasks(read_episodes(path), chosen, episodes_per_family)
