@@ -23,8 +23,8 @@ object per line of ``{feedback_dir}/feedback.jsonl``, its keys `FEEDBACK_KEYS`:
 problem as ``file:line: field: problem`` (`data.jsonl.DataFileError`).
 
 The eval report `evaluate` writes and `promote` reads is versioned here too
-(`REPORT_SCHEMA_VERSION`), with the value checks its writer (`evaluation.report`) and its
-reader (`registry.gate`) share: `is_rate`, `is_count`.
+(`REPORT_SCHEMA_VERSION`), with the checks its writer (`evaluation.report`) and its reader
+(`registry.gate`) share: `scored_problems`, `outcome_problems` and the value tests under them.
 
 >>> from tracer1.actions import Answer
 >>> rec = FeedbackRecord("tooluse", "calc", 3, 1, "tooluse/calc/d1/s3", 0, "2+2?",
@@ -173,6 +173,70 @@ def is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+# The report rounds every float to 6 digits (`evaluation.report.DIGITS`): a success rate
+# may differ from the mean of its outcomes by half a unit there, never more.
+ROUNDING = 1e-6
+_EPS = 1e-9
+
+
+def is_interval(ci: Any) -> bool:
+    """``[lo, hi]`` with ``0 <= lo <= hi <= 1``."""
+    return (isinstance(ci, list | tuple) and len(ci) == 2 and all(map(is_rate, ci))
+            and ci[0] <= ci[1])
+
+
+def scored_problems(at: str, section: Any) -> list[str]:
+    """What is wrong with the scored part of an eval-report section at `at` (a suite, a
+    family, the long-horizon slice): `success_rate` a rate, `episodes` a count and
+    `ci95`, when present, an interval. Empty when well-formed.
+
+    >>> scored_problems("s", {"success_rate": 0.5, "episodes": 4, "ci95": [0.2, 0.8]})
+    []
+    >>> for problem in scored_problems("s", {"success_rate": 7.0, "episodes": -3}):
+    ...     print(problem)
+    s.episodes: expected a count (integer >= 0), got -3
+    s.success_rate: expected a rate in [0, 1], got 7.0
+    """
+    if not isinstance(section, dict):
+        return [f"{at}: expected an object"]
+    episodes, rate, ci = (section.get(k) for k in ("episodes", "success_rate", "ci95"))
+    problems = []
+    if not is_count(episodes):
+        problems.append(f"{at}.episodes: expected a count (integer >= 0), got {episodes!r}")
+    if not is_rate(rate):
+        problems.append(f"{at}.success_rate: expected a rate in [0, 1], got {rate!r}")
+    if ci is not None and not is_interval(ci):
+        problems.append(f"{at}.ci95: expected [lo, hi] with 0 <= lo <= hi <= 1, got {ci!r}")
+    return problems
+
+
+def outcome_problems(at: str, suite: Any) -> list[str]:
+    """`scored_problems` of a suite plus its outcomes: `per_task` one 0|1 per episode and
+    `success_rate` their mean. The one check of the numbers the writer (`evaluation.report`)
+    and the gate (`registry.gate`) both rely on: a report whose numbers disagree was not
+    produced by `evaluate` (hand-edited, truncated, or a broken scorer).
+
+    >>> outcome_problems("s", {"success_rate": 0.9, "episodes": 2, "per_task": {"a": 1, "b": 0}})
+    ['s.success_rate: 0.9 is not the mean of its 2 per-task outcomes (0.500000)']
+    """
+    problems = scored_problems(at, suite)
+    if not isinstance(suite, dict):
+        return problems
+    episodes, per_task, rate = (suite.get(k) for k in ("episodes", "per_task", "success_rate"))
+    if not isinstance(per_task, dict) or not all(
+            is_number(v) and v in (0, 1) for v in per_task.values()):
+        return [*problems, f"{at}.per_task: expected an object of task id -> 0|1"]
+    if is_count(episodes) and episodes != len(per_task):
+        problems.append(f"{at}.episodes: {episodes} episodes but {len(per_task)} per-task "
+                        f"outcomes in {at}.per_task (expected one per episode)")
+    if is_rate(rate):
+        mean = sum(per_task.values()) / len(per_task) if per_task else 0.0
+        if abs(rate - mean) > ROUNDING + _EPS:
+            problems.append(f"{at}.success_rate: {rate!r} is not the mean of its "
+                            f"{len(per_task)} per-task outcomes ({mean:.6f})")
+    return problems
+
+
 def read_feedback(path: str | os.PathLike) -> list[FeedbackRecord]:
     """Every record of a feedback JSONL file, in file order; raises DataFileError naming
     ``file:line: field`` at the first malformed one."""
@@ -187,7 +251,10 @@ __all__ = [
     "REPORT_SCHEMA_VERSION",
     "FeedbackRecord",
     "is_count",
+    "is_interval",
     "is_number",
     "is_rate",
+    "outcome_problems",
     "read_feedback",
+    "scored_problems",
 ]

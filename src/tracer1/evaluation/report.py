@@ -82,7 +82,7 @@ from typing import Any
 from tracer1.evaluation.metrics import paired_by_task, success_ci, success_rate
 from tracer1.io import atomic_open, write_json
 from tracer1.records import REPORT_SCHEMA_VERSION as SCHEMA_VERSION
-from tracer1.records import is_count, is_rate
+from tracer1.records import is_count, is_rate, outcome_problems, scored_problems
 
 REPORT_FILE = "report.json"
 METRICS_FILE = "metrics.json"
@@ -246,18 +246,8 @@ def build_report(
 def _check_scored(section: Any, where: str) -> list[str]:
     if not isinstance(section, Mapping):
         return [f"{where}: expected an object"]
-    problems = [f"{where}.{k}: missing" for k in SCORED_KEYS if k not in section]
-    if problems:
-        return problems
-    ci = section["ci95"]
-    if not is_rate(section["success_rate"]):
-        problems.append(f"{where}.success_rate: not a rate in [0, 1]")
-    if not (isinstance(ci, list | tuple) and len(ci) == 2 and all(map(is_rate, ci))
-            and ci[0] <= ci[1]):
-        problems.append(f"{where}.ci95: expected [lo, hi] with 0 <= lo <= hi <= 1, got {ci!r}")
-    if not is_count(section["episodes"]):
-        problems.append(f"{where}.episodes: not a count")
-    return problems
+    missing = [f"{where}.{k}: missing" for k in SCORED_KEYS if k not in section]
+    return missing or scored_problems(where, section)
 
 
 def _check_suite(section: Any, where: str) -> list[str]:
@@ -266,18 +256,12 @@ def _check_suite(section: Any, where: str) -> list[str]:
     missing = [f"{where}.{k}: missing" for k in SUITE_KEYS if k not in section]
     if missing:
         return missing
-    problems = _check_scored(section, where)
+    problems = outcome_problems(where, section)  # includes _check_scored's checks
     for key in ("repetition_rate", "invalid_action_rate"):
         if not is_rate(section[key]):
             problems.append(f"{where}.{key}: not a rate in [0, 1]")
     if not isinstance(section["mean_steps"], int | float) or section["mean_steps"] < 0:
         problems.append(f"{where}.mean_steps: not a non-negative number")
-    per_task = section["per_task"]
-    if not isinstance(per_task, Mapping) or any(v not in (0, 1) for v in per_task.values()):
-        problems.append(f"{where}.per_task: expected task id → 0 | 1")
-    elif len(per_task) != section["episodes"]:
-        problems.append(f"{where}.per_task: {len(per_task)} tasks but {section['episodes']} "
-                        "episodes")
     families = section["families"]
     if not isinstance(families, Mapping):
         problems.append(f"{where}.families: expected an object")

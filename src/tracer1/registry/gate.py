@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tracer1.config import PromoteConfig
-from tracer1.records import REPORT_SCHEMA_VERSION, is_count, is_number, is_rate
+from tracer1.records import REPORT_SCHEMA_VERSION, is_interval, is_number, outcome_problems
 
 # Float noise must not flip a decision sitting exactly on a threshold (0.62 - 0.64 + 0.02).
 _EPS = 1e-9
@@ -125,46 +125,6 @@ class Decision:
 # ----------------------------------------------------------------- report reading
 
 
-def _is_ci(ci: Any) -> bool:
-    return isinstance(ci, list | tuple) and len(ci) == 2 and all(is_number(v) for v in ci)
-
-
-# The report rounds every float to 6 digits (`evaluation.report.DIGITS`): a success rate
-# may differ from the mean of its outcomes by half a unit there, never more.
-_ROUNDING = 1e-6
-
-
-def _count_problems(at: str, suite: dict[str, Any]) -> list[str]:
-    """`episodes`, `per_task` and `success_rate` must tell one story: one 0|1 outcome per
-    episode, and the rate their mean. A report whose numbers disagree was not produced
-    by `evaluate` (hand-edited, truncated, or from a broken scorer): nothing in it can
-    be trusted, so it is malformed rather than judged on its most flattering field."""
-    episodes, per_task, rate = suite.get("episodes"), suite.get("per_task"), suite.get(
-        "success_rate")
-    problems = []
-    if not is_count(episodes):
-        problems.append(f"{at}.episodes: expected a count (integer >= 0), got {episodes!r}")
-    if not isinstance(per_task, dict) or not all(
-            is_number(v) and v in (0, 1) for v in per_task.values()):
-        problems.append(f"{at}.per_task: expected an object of task id -> 0|1")
-        return problems
-    if is_count(episodes) and episodes != len(per_task):
-        problems.append(f"{at}.episodes: {episodes} episodes but {len(per_task)} per-task "
-                        "outcomes (expected one outcome per episode)")
-    if not is_rate(rate):
-        problems.append(f"{at}.success_rate: expected a rate in [0, 1], got {rate!r}")
-    else:
-        mean = sum(per_task.values()) / len(per_task) if per_task else 0.0
-        if abs(rate - mean) > _ROUNDING + _EPS:
-            problems.append(f"{at}.success_rate: {rate!r} is not the mean of its "
-                            f"{len(per_task)} per-task outcomes ({mean:.6f})")
-    ci = suite.get("ci95")
-    if ci is not None and not (_is_ci(ci) and is_rate(ci[0]) and is_rate(ci[1])
-                               and ci[0] <= ci[1]):
-        problems.append(f"{at}.ci95: expected [lo, hi] with 0 <= lo <= hi <= 1, got {ci!r}")
-    return problems
-
-
 def _suite_problems(where: str, suites: Any, metric: str) -> list[str]:
     if not isinstance(suites, dict) or not suites:
         return [f"{where}.suites: expected a non-empty object of suites"]
@@ -176,7 +136,7 @@ def _suite_problems(where: str, suites: Any, metric: str) -> list[str]:
             continue
         if metric != "success_rate" and not is_number(suite.get(metric)):
             problems.append(f"{at}.{metric}: expected a finite number, got {suite.get(metric)!r}")
-        problems += _count_problems(at, suite)
+        problems += outcome_problems(at, suite)
     return problems
 
 
@@ -229,7 +189,7 @@ def _floor(suite: str, floor: float, cand: dict[str, Any], metric: str) -> Check
     value = cand[suite][metric]
     ok = value + _EPS >= floor  # the point estimate, not the interval's lower bound
     ci = cand[suite].get("ci95")
-    ci_text = f" (Wilson ci95 {ci[0]:.3f}-{ci[1]:.3f})" if _is_ci(ci) else ""
+    ci_text = f" (Wilson ci95 {ci[0]:.3f}-{ci[1]:.3f})" if is_interval(ci) else ""
     op = ">=" if ok else "<"
     reason = f"{suite}: {metric} {value:.3f}{ci_text} {op} floor {floor:g}"
     return Check(name, ok, reason, {"floor": floor, "value": value})
