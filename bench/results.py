@@ -126,13 +126,20 @@ def markdown_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown_report(info: dict[str, Any], rows: Sequence[Row], errors: dict[str, str]) -> str:
-    """`results.md`: the machine line, the table, and any benchmark that failed."""
+def markdown_report(info: dict[str, Any], rows: Sequence[Row], errors: dict[str, str],
+                    details: dict[str, Any] | None = None) -> str:
+    """`results.md`: the machine line, which benchmarks an earlier run measured (their
+    `details` carry another date), the table, and any benchmark that failed."""
     versions = ", ".join(f"{k} {info[k]}" for k in ("python", "torch", "transformers", "trl")
                          if k in info)
     head = (f"# Benchmarks\n\n{info['date']} on {info['cpu_count']} CPUs, "
             f"{info.get('ram_gib')} GiB RAM, load average {info.get('load_average')}; "
             f"{versions}.\n\n")
+    earlier = {name: d["date"] for name, d in (details or {}).items()
+               if d.get("date", info["date"]) != info["date"]}
+    if earlier:
+        head += ("Not re-measured in this run, kept from an earlier one: "
+                 + ", ".join(f"`{n}` ({date})" for n, date in sorted(earlier.items())) + ".\n\n")
     failed = "".join(f"* `{name}` failed: {_cell(msg)}\n" for name, msg in errors.items())
     return head + markdown_table(rows) + (f"\n{failed}" if failed else "")
 
@@ -150,7 +157,7 @@ def write_results(directory: str | os.PathLike, info: dict[str, Any], rows: Sequ
         "details": details,
     })
     with atomic_open(md_path) as fh:
-        fh.write(markdown_report(info, rows, errors))
+        fh.write(markdown_report(info, rows, errors, details))
     return json_path, md_path
 
 

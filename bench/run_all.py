@@ -23,13 +23,14 @@ A benchmark that fails is reported as failed and the others still run.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.results import Row, machine, markdown_table, write_results
+from bench.results import SCHEMA, Row, machine, markdown_table, write_results
 
 BENCHMARKS = ("reward_throughput", "dvc_noop", "grpo_overhead", "stage_memory", "miniwob_pool",
               "model_throughput")
@@ -127,6 +128,27 @@ def runners() -> dict[str, tuple[Callable[[list[str]], dict[str, Any]], Callable
     }
 
 
+def earlier_results(path: Path, rerun: set[str]) -> tuple[list[Row], dict[str, Any]]:
+    """The rows and details of the benchmarks in an earlier `results.json` that this run
+    does not repeat, each detail with the date it was measured (a partial run updates its
+    own rows and keeps the others). No file: nothing kept. Read before anything runs, so
+    an unreadable file stops the run at once instead of after minutes of measuring."""
+    if not path.is_file():
+        return [], {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"schema {data.get('schema')!r}, expected {SCHEMA}")
+        date = data["machine"]["date"]
+        rows = [Row(**row) for row in data["rows"] if row["bench"] not in rerun]
+        details = {name: {"date": date, **detail} for name, detail in data["details"].items()
+                   if name not in rerun and name in {row.bench for row in rows}}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SystemExit(f"{path}: cannot keep its other benchmarks' rows ({exc}); "
+                         "move it away or run every benchmark") from None
+    return rows, details
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=None,
@@ -151,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeats must be >= 1")
 
     selected = [n for n in (args.only or BENCHMARKS) if n not in args.skip]
+    kept_rows, kept = earlier_results(args.results_dir / "results.json", set(selected))
     info = machine()
     table = runners()
     rows: list[Row] = []
@@ -167,10 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         except (Exception, SystemExit) as exc:  # one failure must not lose the others
             traceback.print_exc()
             errors[name] = f"{type(exc).__name__}: {exc}".strip()[:500]
-        details[name] = {"seconds": round(time.perf_counter() - started, 1),
+        details[name] = {"date": info["date"], "seconds": round(time.perf_counter() - started, 1),
                          "argv": argv_b, "report": str(args.out_dir / f"{name}.json")}
         print(f"== {name}: {details[name]['seconds']:.0f} s", flush=True)
     info["load_average_after"] = machine()["load_average"]
+    order = {name: i for i, name in enumerate(BENCHMARKS)}
+    rows = sorted(rows + kept_rows, key=lambda row: order.get(row.bench, len(order)))
+    details = {**kept, **details}
     json_path, md_path = write_results(args.results_dir, info, rows, errors, details)
     print()
     print(markdown_table(rows), end="")

@@ -70,3 +70,50 @@ def test_a_failing_benchmark_is_reported_and_the_others_still_run(tmp_path, monk
 def test_unknown_benchmark_is_refused():
     with pytest.raises(SystemExit):
         run_all.main(["--only", "nope"])
+
+
+def _fake_runners(monkeypatch, value):
+    def run(argv):
+        return {"rows": [Row("dvc_noop", "no-op", value, "s", None, "wall").to_json()]}
+
+    def reward(argv):
+        return {"n_forecasts": 8, "horizon": 2, "repeats": 5,
+                "result": {"forecasts_per_s": value * 1000}}
+
+    monkeypatch.setattr(run_all, "runners", lambda: {
+        "dvc_noop": (run, run_all.stored_rows), "reward_throughput": (reward, run_all.reward_rows)})
+
+
+def test_a_partial_run_updates_its_rows_and_keeps_the_others_with_their_date(
+        tmp_path, monkeypatch):
+    out = ["--results-dir", str(tmp_path), "--out-dir", str(tmp_path / "out")]
+    _fake_runners(monkeypatch, 1.0)
+    assert run_all.main(["--only", "reward_throughput", "dvc_noop", *out]) == 0
+    data = json.loads((tmp_path / "results.json").read_text())
+    data["machine"]["date"] = "2026-01-01T00:00:00+00:00"
+    data["details"]["reward_throughput"]["date"] = "2026-01-01T00:00:00+00:00"
+    (tmp_path / "results.json").write_text(json.dumps(data))
+
+    _fake_runners(monkeypatch, 2.0)
+    assert run_all.main(["--only", "dvc_noop", *out]) == 0
+    data = json.loads((tmp_path / "results.json").read_text())
+    # benchmark order, not run order; the reward row is the earlier run's
+    assert [(r["bench"], r["value"]) for r in data["rows"]] == [
+        ("reward_throughput", 1000.0), ("dvc_noop", 2.0)]
+    assert data["details"]["reward_throughput"]["date"] == "2026-01-01T00:00:00+00:00"
+    assert data["details"]["dvc_noop"]["date"] == data["machine"]["date"]
+    md = (tmp_path / "results.md").read_text()
+    assert "kept from an earlier one: `reward_throughput` (2026-01-01T00:00:00+00:00)" in md
+
+
+def test_an_unreadable_earlier_results_file_stops_the_run_before_it_measures(
+        tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(run_all, "runners", lambda: {
+        "dvc_noop": (lambda argv: calls.append(argv), run_all.stored_rows)})
+    (tmp_path / "results.json").write_text('{"schema": 1, "rows": [')
+    with pytest.raises(SystemExit, match="results.json: cannot keep its other benchmarks"):
+        run_all.main(["--only", "dvc_noop", "--results-dir", str(tmp_path),
+                      "--out-dir", str(tmp_path / "out")])
+    assert calls == []
+    assert (tmp_path / "results.json").read_text() == '{"schema": 1, "rows": ['
